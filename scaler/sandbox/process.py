@@ -1,0 +1,404 @@
+"""The process backend: sandbox runners as warm worker processes on this machine.
+
+The process backend is NOT a security boundary against hostile code. It contains accidents
+(runaway loops, memory hogs, output floods, stray background processes, network use when root)
+in programs that are merely untrusted; a program written to attack the host can read what the
+host leaves readable, use the kernel's attack surface, and, without root, tamper with its
+runner. Use the docker backend for code you would not run on your own machine. The runner's
+module docstring lists what the process backend cannot stop.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import fcntl
+import grp
+import itertools
+import json
+import os
+import pwd
+import queue
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from scaler.sandbox import runner
+from scaler.sandbox.jobs import STATUSES, Job, JobResult
+
+#: Jobs of worker i run as a uid (and gid) from this range that no account and no other sandbox
+#: on the host uses, so that killing "every process of the uid" after a job is exact.
+FIRST_UID = 61000
+UID_COUNT = 1000
+UID_LOCK_DIR = Path("/run/scaler-sandbox")
+READY_TIMEOUT_S = 60.0
+#: How long past a job's own limits (and a compile) the host waits for the runner's answer.
+ANSWER_GRACE_S = 30.0
+STOP_GRACE_S = 5.0
+READ_CHUNK = 1 << 20
+
+
+def default_cache_dir() -> Path:
+    """``$SCALER_CACHE_DIR/sandbox``, else ``$XDG_CACHE_HOME/scaler/sandbox``, else
+    ``~/.cache/scaler/sandbox``."""
+    if scaler_cache := os.environ.get("SCALER_CACHE_DIR"):
+        return Path(scaler_cache) / "sandbox"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "scaler" / "sandbox"
+
+
+class WorkerLost(Exception):
+    """The runner died, went silent, or wrote something that is not its answer."""
+
+
+class SandboxClosed(RuntimeError):
+    pass
+
+
+class ProcessSandbox:
+    """Runs jobs on N warm runner processes (``runner.py``), one job per runner at a time.
+
+    Each worker is a runner subprocess owned by one thread that feeds it jobs from a shared
+    queue, so a batch runs in parallel across the workers and any number of threads may submit
+    at once. When root, worker i runs its jobs as a uid of its own (and the runners cut jobs off
+    the network); otherwise jobs run as the current user, with the network. A worker that dies
+    or garbles its output mid-job gives that job a "runtime-error" result saying so and is
+    restarted. Not a security boundary against hostile code: see the module docstring.
+    """
+
+    name = "process"
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        cache_dir: str | Path | None = None,
+        run_as_uid: bool | None = None,
+    ) -> None:
+        count = (os.cpu_count() or 1) if workers is None else workers
+        if count < 1:
+            raise ValueError(f"workers must be at least 1, not {count}")
+        is_root = os.geteuid() == 0
+        run_as_uid = is_root if run_as_uid is None else run_as_uid
+        if run_as_uid and not is_root:
+            raise ValueError("run_as_uid needs root")
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self._queue: queue.SimpleQueue[tuple[Job, Future[JobResult]] | None] = queue.SimpleQueue()
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._closing = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._workers: list[_Worker] = []
+        self._uid_claims: list[tuple[int, int]] = []
+        self._work_root = Path(tempfile.mkdtemp(prefix="scaler-sandbox-", dir=_scratch_dir()))
+        try:
+            self._start(count, run_as_uid)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def workers(self) -> int:
+        """How many jobs run at once."""
+        return len(self._workers)
+
+    def _start(self, count: int, run_as_uid: bool) -> None:
+        self._work_root.chmod(0o711)  # job uids must traverse it to reach their own dirs
+        if run_as_uid:
+            self._uid_claims = _claim_uids(count)
+        command = [_runner_python(run_as_uid), runner.__file__, "--cache-dir", str(self.cache_dir)]
+        ready: list[Future[None]] = []
+        for i in range(count):
+            argv = [*command, "--work-dir", str(self._work_root / f"w{i}")]
+            if run_as_uid:
+                uid = self._uid_claims[i][0]
+                argv += ["--uid", str(uid), "--gid", str(uid)]
+            worker = _Worker(argv, self._closing)
+            started: Future[None] = Future()
+            thread = threading.Thread(
+                target=self._serve, args=(worker, started), name=f"scaler-sandbox-{i}", daemon=True
+            )
+            self._workers.append(worker)
+            self._threads.append(thread)
+            ready.append(started)
+            thread.start()
+        atexit.register(self.close)
+        for started in ready:
+            started.result()
+
+    def _serve(self, worker: _Worker, started: Future[None]) -> None:
+        """The thread that owns one runner. It also starts it, so that the runner's parent-death
+        signal (which follows the creating thread) fires exactly when this thread ends."""
+        try:
+            worker.start()
+        except BaseException as exc:
+            started.set_exception(exc)
+            return
+        started.set_result(None)
+        try:
+            while (item := self._queue.get()) is not None:
+                job, future = item
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    future.set_result(worker.run(job, next(self._ids)))
+                except BaseException as exc:
+                    future.set_exception(exc)
+        finally:
+            worker.stop()
+
+    def submit(self, job: Job) -> Future[JobResult]:
+        future: Future[JobResult] = Future()
+        with self._lock:
+            if self._closed:
+                raise SandboxClosed("ProcessSandbox is closed")
+            self._queue.put((job, future))
+        return future
+
+    def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
+        futures = [self.submit(job) for job in jobs]
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        """Cancels queued jobs, stops the runners (jobs in flight end with SandboxClosed)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._closing.set()
+        atexit.unregister(self.close)
+        with contextlib.suppress(queue.Empty):
+            while item := self._queue.get_nowait():
+                item[1].cancel()
+        for _ in self._threads:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.interrupt()
+        for thread in self._threads:
+            thread.join()
+        for _, fd in self._uid_claims:
+            os.close(fd)
+        shutil.rmtree(self._work_root, ignore_errors=True)
+
+    def __enter__(self) -> ProcessSandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _Worker:
+    """One runner subprocess, fed one job at a time by the thread that owns it."""
+
+    def __init__(self, argv: list[str], closing: threading.Event) -> None:
+        self.argv = argv
+        self.work_dir = Path(argv[argv.index("--work-dir") + 1])
+        self.closing = closing
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._buffer = bytearray()
+
+    def start(self) -> None:
+        shutil.rmtree(self.work_dir, ignore_errors=True)  # whatever a dead predecessor left
+        self._buffer.clear()
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_runner_env(),
+            start_new_session=True,  # a terminal's Ctrl-C is for the host, which stops runners
+        )
+        try:
+            hello = self._read_json(time.monotonic() + READY_TIMEOUT_S)
+        except WorkerLost as exc:
+            self.stop()
+            raise RuntimeError(f"sandbox runner did not start: {exc}") from None
+        if hello.get("ready") is not True or hello.get("protocol") != runner.PROTOCOL:
+            self.stop()
+            raise RuntimeError(f"sandbox runner said {hello!r} instead of being ready")
+
+    def run(self, job: Job, job_id: int) -> JobResult:
+        if self.proc is None or self.proc.poll() is not None:
+            self.restart()
+        started = time.monotonic()
+        try:
+            self._send(job.to_wire(job_id))
+            answer = self._read_json(started + _answer_budget(job))
+            if answer.get("id") != job_id or answer.get("status") not in STATUSES:
+                raise WorkerLost(f"garbled output: {json.dumps(answer)[:200]}")
+        except WorkerLost as exc:
+            if self.closing.is_set():
+                raise SandboxClosed("ProcessSandbox closed while the job ran") from exc
+            self.restart()
+            return JobResult(
+                status="runtime-error",
+                exit_code=None,
+                stdout="",
+                stderr=f"sandbox worker died: {exc}",
+                wall_s=time.monotonic() - started,
+                cpu_s=0.0,
+            )
+        if self._buffer:  # more than one line for one request: the stream is not to be trusted
+            self.restart()
+        return JobResult.from_wire(answer)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def interrupt(self) -> None:
+        """From another thread: makes the runner end its job (cleaning up after it) and exit."""
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+
+    def stop(self) -> None:
+        """EOF and SIGTERM (the runner kills its job and sweeps on the way out), then SIGKILL."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        assert proc.stdin is not None and proc.stdout is not None
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+    def _send(self, message: dict[str, Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self.proc.stdin.flush()
+        except OSError as exc:
+            raise WorkerLost(f"could not send the job: {exc}") from None
+
+    def _read_json(self, deadline: float) -> dict[str, Any]:
+        line = self._read_line(deadline)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            raise WorkerLost(f"garbled output: {line[:200]!r}")
+        return message
+
+    def _read_line(self, deadline: float) -> bytes:
+        """One line from the runner, read with a deadline (a hung runner must not hang us)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        scanned = 0
+        while (end := self._buffer.find(b"\n", scanned)) < 0:
+            scanned = len(self._buffer)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not poller.poll(remaining * 1000):
+                raise WorkerLost("no answer in time")
+            chunk = os.read(fd, READ_CHUNK)
+            if not chunk:
+                raise WorkerLost(f"its output ended (exit status {self._exit_status()})")
+            self._buffer += chunk
+        line = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        return line
+
+    def _exit_status(self) -> int | None:
+        assert self.proc is not None
+        try:
+            return self.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            return None
+
+
+def _answer_budget(job: Job) -> float:
+    compile_s = runner.COMPILE_LIMITS.wall_s if job.program.language == "cpp" else 0.0
+    return job.limits.wall_s + compile_s + ANSWER_GRACE_S
+
+
+def _runner_env() -> dict[str, str]:
+    """Only what a runner needs: the host's environment (tokens, keys) must not reach jobs, and
+    a fixed hash seed makes str hashing, hence set order, the same in every worker and run."""
+    return {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+
+
+def _scratch_dir() -> str:
+    """Job dirs go to /dev/shm where there is one: making and removing a dir per job on tmpfs
+    costs a small fraction of what it costs on a journaled disk."""
+    return "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else tempfile.gettempdir()
+
+
+def _open_to_others(path: Path) -> bool:
+    """Whether any uid may read path (and reach it through every parent directory)."""
+    if not path.stat().st_mode & stat.S_IROTH:
+        return False
+    return all(p.stat().st_mode & stat.S_IXOTH for p in (path, *path.parents))
+
+
+def _runner_python(run_as_uid: bool) -> str:
+    """The interpreter for the runners. Python jobs run inside it (forked), so with a dedicated
+    uid its standard library must be readable by that uid; a pyenv or virtualenv Python under
+    /root (mode 700) is not, and then the system's python3 serves instead."""
+    if not run_as_uid or _open_to_others(Path(sysconfig.get_paths()["stdlib"])):
+        return sys.executable
+    system = shutil.which("python3", path="/usr/local/bin:/usr/bin:/bin")
+    if system is None:
+        raise RuntimeError(
+            f"jobs run as a dedicated uid cannot read {sys.executable}'s standard library and "
+            "there is no system python3: install one, or pass run_as_uid=False"
+        )
+    return system
+
+
+def _unassigned(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        try:
+            grp.getgrgid(uid)
+        except KeyError:
+            return True
+    return False
+
+
+def _claim_uids(count: int) -> list[tuple[int, int]]:
+    """Claims count (uid, lock fd) pairs: uids that no account uses and no other sandbox on this
+    host holds. A claim is an flock, released when the sandbox closes or its process dies."""
+    UID_LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
+    claims: list[tuple[int, int]] = []
+    for uid in range(FIRST_UID, FIRST_UID + UID_COUNT):
+        if not _unassigned(uid):
+            continue
+        fd = os.open(UID_LOCK_DIR / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        claims.append((uid, fd))
+        if len(claims) == count:
+            return claims
+    for _, fd in claims:
+        os.close(fd)
+    raise RuntimeError(f"no {count} free uids in {FIRST_UID}-{FIRST_UID + UID_COUNT - 1}")

@@ -1,0 +1,779 @@
+"""The sandbox runner: a long-lived worker that runs untrusted programs under limits.
+
+Standard library only, and no imports from scaler: this file is copied as-is into sandbox
+containers (read-only root, writable tmpfs at /tmp) and started there as
+``python3 runner.py [--cache-dir DIR] [--work-dir DIR] [--uid UID --gid GID]``. Needs Linux 5.3
+or later (pidfd) and Python 3.9 or later.
+
+Protocol (newline-delimited JSON): the runner first writes ``{"ready": true, "pid": ...,
+"protocol": 1}``; then for each request line ``{"id", "language", "hash", "source", "stdin",
+"limits": {"cpu_s", "wall_s", "memory_mb", "processes", "output_bytes"}}`` it writes one result
+line ``{"id", "status", "exit_code", "stdout", "stderr", "wall_s", "cpu_s"}``. A malformed line
+gets a "runtime-error" result that says why; EOF on stdin ends the runner.
+
+How a job runs. Python jobs run in a process forked from this warm interpreter (no interpreter
+start per job). C++ is compiled once per program hash into ``CACHE/cpp/HASH``, under an flock so
+that workers sharing the cache compile a hash once; the compiler runs as a job itself (same
+sandbox, 60 s limit: untrusted source could ``#include "/etc/shadow"``), and failures are
+remembered in ``HASH.error``. The job's child makes its own session, gets fresh fds 0-2 (stdin
+from a memfd, stdout/stderr to pipes) and loses every other fd, so neither a job nor a stray
+print can reach the protocol, which lives on private close-on-exec copies of the runner's stdin
+and stdout. It chdirs into a fresh work dir and gets rlimits (CPU, address space, file size,
+stack; processes when it has its own uid). As root with ``--uid/--gid`` it drops to that uid
+with no_new_privs; binaries are executed through an fd the runner opened as root, so the cache
+may live where the uid cannot reach (e.g. under /root). As root the runner moves itself into a
+new, empty network namespace at start, so jobs have no network (one namespace per worker, not
+per job: making one costs about as much as a fork, and nothing a job starts outlives the job).
+After each job its process group is killed; if the runner (a child subreaper, so setsid or
+double-forked escapees stay its descendants) still has children, /proc is swept until no
+descendant and no process of the job uid is left; the work dir is removed.
+
+Statuses: "timeout" when the wall limit or the CPU limit is hit (or CPU use exceeds cpu_s),
+"output-limit" when stdout exceeds output_bytes (stderr is only truncated), "memory" when the
+program fails with a Python MemoryError or a C++ std::bad_alloc, "runtime-error" for any other
+non-zero exit or signal, "compile-error" when g++ fails.
+
+What this cannot stop (the process backend is not a security boundary against hostile code):
+- it shares the host kernel (exploits, side channels) and the filesystem: a job reads whatever is
+  world-readable, writes world-writable places such as /tmp or /dev/shm (not cleaned up), and
+  reaches filesystem unix sockets (the network namespace only isolates IP and abstract sockets);
+- without root (no ``--uid``): jobs run as the runner's user, keep the network, have no process
+  limit (RLIMIT_NPROC counts all of a user's processes), and can signal or ptrace the runner,
+  poison the compile cache, or write into the protocol pipes through /proc (the host then sees a
+  garbled stream and restarts the worker);
+- RLIMIT_AS and RLIMIT_CPU are per process: a job that forks N processes may use N times the
+  memory (cut short only by the wall limit and the process limit), and it may use every core;
+  RLIMIT_AS counts virtual memory, so programs that reserve large address ranges fail, and a C++
+  program whose static arrays exceed the limit dies of SIGSEGV at start ("runtime-error");
+- memory exhaustion that surfaces as something else (a segfault, a C library error) is a
+  "runtime-error"; text on stderr that looks like an out-of-memory death counts as one;
+- SysV IPC and POSIX shared memory objects a job creates survive it; loopback is down;
+- with ``--uid``, a Python job can import only what that uid can read (plus what the runner has
+  imported): run the runner with an interpreter whose standard library is world-readable;
+- a Python job shares the worker's hash seed and imported modules; its atexit handlers and
+  non-daemon threads are not waited for; it can subvert its own wrapper (it shares the process),
+  which only harms its own result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import ctypes
+import fcntl
+import hashlib
+import json
+import linecache
+import math
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, BinaryIO, NoReturn
+
+PROTOCOL = 1
+STDERR_MAX = 64 * 1024
+#: The end of stderr kept apart from the (head-truncated) text, to recognise out-of-memory deaths.
+STDERR_TAIL = 4096
+READ_CHUNK = 64 * 1024
+FILE_SIZE_MAX = 64 * 1024 * 1024
+#: Not the whole memory limit: a C++ thread's default stack is RLIMIT_STACK, counted in RLIMIT_AS.
+STACK_MAX = 256 * 1024 * 1024
+CXX = ("g++", "-O2")
+#: C++17 first; contest solutions written for older standards (``bool++``, ``register``) get a
+#: second chance as GNU C++14, as a judge offering several compilers would give them.
+CXX_STANDARDS = ("-std=c++17", "-std=gnu++14")
+#: Cached builds and remembered failures live under a name that changes with the compile
+#: command, so a change of flags never serves an artifact (or an error) made by the old ones.
+CPP_CACHE = "cpp-" + hashlib.sha256(repr((CXX, CXX_STANDARDS)).encode()).hexdigest()[:12]
+#: Where the job child keeps the binary it executes (dup'ed there, close-on-exec).
+EXE_FD = 3
+SWEEP_ROUNDS = 100
+#: The longest single wait in poll(), whose timeout is a C int of milliseconds.
+POLL_MAX_S = 3600.0
+JOB_PATH = "/usr/local/bin:/usr/bin:/bin"
+CLONE_NEWNET = 0x40000000
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+HASH_RE = re.compile(r"[0-9A-Za-z_-]{1,128}")
+LANGUAGES = ("python", "cpp")
+RUNNER_DIR = os.path.dirname(os.path.realpath(__file__))
+
+# Bound once: a Python job may rebind os._exit, but must not make its child return into the runner.
+_exit = os._exit
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
+_libc.unshare.argtypes = [ctypes.c_int]
+
+
+@dataclass(frozen=True)
+class Limits:
+    cpu_s: float
+    wall_s: float
+    memory_mb: int
+    processes: int
+    output_bytes: int
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Limits:
+        if not isinstance(data, dict):
+            raise BadRequest("limits must be an object")
+        values = {}
+        for name in ("cpu_s", "wall_s", "memory_mb", "processes", "output_bytes"):
+            value = data.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                values[name] = float(value) if name.endswith("_s") else int(value)
+            if not 0 < values.get(name, 0) < math.inf:
+                raise BadRequest(f"limits.{name} must be a positive number, not {value!r}")
+        return cls(**values)
+
+
+#: The compiler runs as a job too, under these limits.
+COMPILE_LIMITS = Limits(cpu_s=60, wall_s=60, memory_mb=4096, processes=16, output_bytes=1 << 20)
+
+
+@dataclass(frozen=True)
+class Config:
+    cache_dir: str
+    work_dir: str
+    uid: int | None
+    gid: int | None
+
+
+@dataclass(frozen=True)
+class Request:
+    id: Any
+    language: str
+    hash: str
+    source: str
+    stdin: str
+    limits: Limits
+
+    @classmethod
+    def parse(cls, line: bytes) -> Request:
+        try:
+            data = json.loads(line)
+        except ValueError as exc:
+            raise BadRequest(f"not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise BadRequest("not a JSON object")
+        try:
+            return cls._from_dict(data)
+        except BadRequest as exc:
+            exc.job_id = data.get("id")
+            raise
+
+    @classmethod
+    def _from_dict(cls, data: dict[str, Any]) -> Request:
+        for name in ("language", "hash", "source", "stdin"):
+            if not isinstance(data.get(name), str):
+                raise BadRequest(f"{name} must be a string")
+        if data["language"] not in LANGUAGES:
+            raise BadRequest(f"language must be one of {LANGUAGES}, not {data['language']!r}")
+        if data["language"] == "cpp" and not HASH_RE.fullmatch(data["hash"]):
+            raise BadRequest("hash must be 1-128 characters of [0-9A-Za-z_-]")
+        return cls(
+            id=data.get("id"),
+            language=data["language"],
+            hash=data["hash"],
+            source=data["source"],
+            stdin=data["stdin"],
+            limits=Limits.from_wire(data.get("limits")),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    wall_s: float
+    cpu_s: float
+
+    def to_wire(self, job_id: Any) -> dict[str, Any]:
+        return {
+            "id": job_id,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+            "wall_s": round(self.wall_s, 6),
+            "cpu_s": round(self.cpu_s, 6),
+        }
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, job_id: Any = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class CompileError(Exception):
+    def __init__(self, message: str, wall_s: float = 0.0, cpu_s: float = 0.0) -> None:
+        super().__init__(message)
+        self.wall_s = wall_s
+        self.cpu_s = cpu_s
+
+
+class Capture:
+    """The child's stdout and stderr, bounded as they arrive so a flood never bloats the runner."""
+
+    def __init__(self, out_fd: int, err_fd: int, out_limit: int) -> None:
+        self.out_fd = out_fd
+        self.err_fd = err_fd
+        self.out_limit = out_limit
+        self.out = bytearray()
+        self.err = bytearray()
+        self.err_tail = b""
+        self.overflow = False
+        self.err_truncated = False
+
+    def read(self, fd: int) -> bool:
+        """Takes one chunk from fd; False at EOF."""
+        data = os.read(fd, READ_CHUNK)
+        if not data:
+            return False
+        if fd == self.out_fd:
+            room = self.out_limit - len(self.out)
+            self.out += data[:room]
+            self.overflow = self.overflow or len(data) > room
+        else:
+            room = STDERR_MAX - len(self.err)
+            self.err += data[:room]
+            self.err_truncated = self.err_truncated or len(data) > room
+            self.err_tail = (self.err_tail + data)[-STDERR_TAIL:]
+        return True
+
+    def drain(self) -> None:
+        """Takes what is left in the pipes once the job is dead, without waiting for EOF (a
+        process that escaped every kill may still hold a write end)."""
+        for fd in (self.out_fd, self.err_fd):
+            os.set_blocking(fd, False)
+            with suppress(BlockingIOError):
+                while self.read(fd):
+                    pass
+
+    def stdout_text(self) -> str:
+        return self.out.decode("utf-8", "replace")
+
+    def stderr_text(self) -> str:
+        text = self.err.decode("utf-8", "replace")
+        return text + "\n[stderr truncated]" if self.err_truncated else text
+
+    def out_of_memory(self) -> bool:
+        """A Python MemoryError traceback or C++ std::bad_alloc at the end of stderr."""
+        tail = self.err_tail.decode("utf-8", "replace")
+        lines = tail.strip().splitlines()
+        return "std::bad_alloc" in tail or bool(lines and lines[-1].startswith("MemoryError"))
+
+
+# --- the job child ------------------------------------------------------------------------
+
+
+def _prctl(option: int, value: int) -> None:
+    """Best effort: every caller has a fallback or a weaker guarantee when this fails."""
+    _libc.prctl(option, value, 0, 0, 0)
+
+
+def _job_environment(work: str) -> dict[str, str]:
+    """A fresh environment: the host's (secrets included) never reaches a job."""
+    return {"PATH": JOB_PATH, "HOME": work, "TMPDIR": work, "LANG": "C.UTF-8"}
+
+
+def _cap(kind: int, soft: int, hard: int | None = None) -> None:
+    """Sets a limit, or the current hard limit where that is lower (only root may raise one)."""
+    hard = soft if hard is None else hard
+    current = resource.getrlimit(kind)[1]
+    if current != resource.RLIM_INFINITY:
+        soft, hard = min(soft, current), min(hard, current)
+    resource.setrlimit(kind, (soft, hard))
+
+
+def _set_limits(limits: Limits, own_uid: bool) -> None:
+    cpu = max(1, math.ceil(limits.cpu_s))
+    memory = limits.memory_mb * 1024 * 1024
+    _cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU first, SIGKILL a second later
+    _cap(resource.RLIMIT_AS, memory)
+    # Deep recursion is common in reference solutions; the memory limit still bounds the stack.
+    _cap(resource.RLIMIT_STACK, min(memory, STACK_MAX))
+    _cap(resource.RLIMIT_FSIZE, FILE_SIZE_MAX)
+    _cap(resource.RLIMIT_CORE, 0)
+    if own_uid:  # RLIMIT_NPROC counts every process of the uid: only meaningful for our own uid
+        _cap(resource.RLIMIT_NPROC, limits.processes)
+
+
+def _drop_privileges(uid: int, gid: int) -> None:
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def _child(
+    work: str,
+    become: Callable[[str], None],
+    std_fds: tuple[int, int, int],
+    exe_fd: int | None,
+    limits: Limits,
+    cfg: Config,
+    runner_pid: int,
+) -> NoReturn:
+    """The forked child: fence itself in, then become the job. It never returns to the runner."""
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()
+        for target, fd in enumerate(std_fds):
+            os.dup2(fd, target)
+        if exe_fd is not None and exe_fd != EXE_FD:
+            os.dup2(exe_fd, EXE_FD, inheritable=False)
+        os.closerange(3 if exe_fd is None else EXE_FD + 1, os.sysconf("SC_OPEN_MAX"))
+        os.chdir(work)
+        _set_limits(limits, own_uid=cfg.uid is not None)
+        if cfg.uid is not None and cfg.gid is not None:
+            _drop_privileges(cfg.uid, cfg.gid)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which clears it
+        if os.getppid() == runner_pid:
+            become(work)
+    except BaseException:
+        with suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        _exit(126)
+
+
+def _become_exec(target: int | str, argv: tuple[str, ...], work: str) -> None:
+    # Python ignores SIGPIPE and SIGXFSZ, and ignored signals would survive exec.
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    os.execve(target, list(argv), _job_environment(work))
+
+
+def _become_python(source: str, work: str) -> NoReturn:
+    """Turns this forked worker into a fresh-looking ``python3 program.py`` run."""
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", newline="\n", closefd=False)  # noqa: SIM115
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", newline="\n", closefd=False)  # noqa: SIM115
+    sys.stderr = sys.__stderr__ = open(  # noqa: SIM115
+        2,
+        "w",
+        buffering=1,
+        encoding="utf-8",
+        errors="backslashreplace",
+        newline="\n",
+        closefd=False,
+    )
+    os.environ.clear()
+    os.environ.update(_job_environment(work))
+    sys.argv = ["<program>"]
+    linecache.cache["<program>"] = (len(source), None, source.splitlines(True), "<program>")
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
+    _exit(_exec_python(source, main.__dict__))
+
+
+def _exec_python(source: str, namespace: dict[str, Any]) -> int:
+    """Runs the program as the interpreter would, returning the exit code it would give."""
+    try:
+        # dont_inherit: the runner's own __future__ imports must not change the program.
+        exec(compile(source, "<program>", "exec", dont_inherit=True), namespace)
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    except BaseException as exc:
+        tb = exc.__traceback__
+        traceback.print_exception(type(exc), exc, tb.tb_next if tb else None)  # drop our frame
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        return code or 120  # what the interpreter returns when flushing at exit fails
+    return code
+
+
+def _exit_code(code: object) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+# --- running a job ------------------------------------------------------------------------
+
+
+def _kill_group(pgid: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _process_table() -> Iterator[tuple[int, int, str, set[int]]]:
+    """(pid, parent pid, state, uids) of every process visible in /proc."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/status", "rb") as f:
+                text = f.read().decode("ascii", "replace")
+        except OSError:
+            continue  # exited meanwhile
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        with suppress(KeyError, ValueError):
+            uids = {int(u) for u in fields["Uid"].split()}
+            yield int(name), int(fields["PPid"]), fields["State"].strip()[:1], uids
+
+
+def _leftovers(root: int, uid: int | None) -> list[int]:
+    """Live processes descending from root, or running as uid (zombies are dead already)."""
+    children: dict[int, list[int]] = {}
+    found = []
+    for pid, ppid, state, uids in _process_table():
+        if state == "Z":
+            continue
+        children.setdefault(ppid, []).append(pid)
+        if uid in uids:
+            found.append(pid)
+    stack = list(children.get(root, ()))
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(children.get(pid, ()))
+    return [pid for pid in set(found) if pid != root]
+
+
+def _has_children() -> bool:
+    """Whether the job left anything behind, without scanning /proc.
+
+    As a child subreaper the runner inherits every orphan of the job, so once the job's main
+    process is reaped, anything the job left running is a child of the runner or below one. The
+    /proc scan (milliseconds per job on a busy host) then runs only when there is something to
+    find. Processes of the job uid outside the runner's tree would need a privileged helper to
+    start them (jobs have no_new_privs); the startup sweep and any later sweep still kill them.
+    """
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        return False
+    return True
+
+
+def _sweep(uid: int | None) -> None:
+    """SIGKILLs whatever a job left behind, scanning /proc until nothing is left, then reaps.
+
+    The runner is a child subreaper, so processes that left the job's process group (setsid,
+    double fork) are still its descendants; with a dedicated uid, every process of that uid is
+    the job's as well, which also catches anything that left the process tree.
+    """
+    for _ in range(SWEEP_ROUNDS):
+        victims = _leftovers(os.getpid(), uid)
+        if not victims:
+            break
+        for pid in victims:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    with suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def _stdin_fd(data: bytes) -> int:
+    """The job's stdin as an anonymous in-memory file: nothing to name, write to disk or delete."""
+    fd = os.memfd_create("stdin")
+    with open(fd, "wb", closefd=False) as f:
+        f.write(data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _pump(pid: int, pidfd: int, capture: Capture, deadline: float) -> str | None:
+    """Reads the child's output until it exits; kills its group at the wall deadline or when
+    stdout passes its limit, and returns which of the two happened (None: neither)."""
+    poller = select.poll()
+    for fd in (pidfd, capture.out_fd, capture.err_fd):
+        poller.register(fd, select.POLLIN)
+    killed_for = None
+    while True:
+        remaining = min(max(0.0, deadline - time.monotonic()), POLL_MAX_S)
+        events = poller.poll(None if killed_for else math.ceil(remaining * 1000))
+        if not events and time.monotonic() >= deadline:
+            _kill_group(pid)
+            killed_for = "timeout"
+        for fd, _ in events:
+            if fd == pidfd:
+                return killed_for
+            if not capture.read(fd):
+                poller.unregister(fd)
+        if capture.overflow and not killed_for:
+            _kill_group(pid)
+            killed_for = "output-limit"
+
+
+def _classify(
+    wait_status: int, cpu_s: float, limits: Limits, killed_for: str | None, capture: Capture
+) -> tuple[str, int]:
+    exit_code = os.waitstatus_to_exitcode(wait_status)
+    if killed_for:
+        return killed_for, exit_code
+    if capture.overflow:
+        return "output-limit", exit_code
+    if exit_code == -signal.SIGXCPU or cpu_s > limits.cpu_s:
+        return "timeout", exit_code
+    if exit_code == 0:
+        return "ok", exit_code
+    return ("memory" if capture.out_of_memory() else "runtime-error"), exit_code
+
+
+def _run(
+    work: str,
+    become: Callable[[str], None],
+    stdin: bytes,
+    limits: Limits,
+    cfg: Config,
+    exe_fd: int | None = None,
+) -> Outcome:
+    """Forks the job child, supervises it, and leaves nothing of it running."""
+    stdin_fd = _stdin_fd(stdin)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    runner_pid = os.getpid()
+    start = time.monotonic()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _child(work, become, (stdin_fd, out_w, err_w), exe_fd, limits, cfg, runner_pid)
+    except BaseException:
+        os.close(out_r)
+        os.close(err_r)
+        raise
+    finally:
+        for fd in (stdin_fd, out_w, err_w):
+            os.close(fd)
+    capture = Capture(out_r, err_r, limits.output_bytes)
+    try:
+        pidfd = os.pidfd_open(pid)
+        try:
+            killed_for = _pump(pid, pidfd, capture, start + limits.wall_s)
+            wall_s = time.monotonic() - start
+        finally:
+            os.close(pidfd)
+    finally:
+        _kill_group(pid)  # before reaping: the zombie keeps the group id from being reused
+        _, wait_status, usage = os.wait4(pid, 0)
+        if _has_children():
+            _sweep(cfg.uid)
+        capture.drain()
+        os.close(out_r)
+        os.close(err_r)
+    cpu_s = usage.ru_utime + usage.ru_stime
+    status, exit_code = _classify(wait_status, cpu_s, limits, killed_for, capture)
+    return Outcome(status, exit_code, capture.stdout_text(), capture.stderr_text(), wall_s, cpu_s)
+
+
+@contextmanager
+def _job_dir(cfg: Config) -> Iterator[str]:
+    work = tempfile.mkdtemp(prefix="job-", dir=cfg.work_dir)
+    try:
+        if cfg.uid is not None and cfg.gid is not None:
+            os.chown(work, cfg.uid, cfg.gid)
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+# --- C++ ----------------------------------------------------------------------------------
+
+
+@contextmanager
+def _flock(path: str) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _publish(path: str, data: bytes, mode: int) -> None:
+    """Writes under a temporary name, then renames: readers never see a partial file."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _binary(program_hash: str, source: str, cfg: Config) -> str:
+    """The compiled program for this hash, compiled once by all workers sharing the cache."""
+    binary = os.path.join(cfg.cache_dir, CPP_CACHE, program_hash)
+    if os.path.exists(binary):
+        return binary
+    failure = binary + ".error"
+    os.makedirs(os.path.dirname(binary), exist_ok=True)
+    with _flock(binary + ".lock"):
+        if os.path.exists(binary):
+            return binary
+        if os.path.exists(failure):
+            with open(failure, encoding="utf-8") as f:
+                raise CompileError(f.read())
+        try:
+            _publish(binary, _compile(source, cfg), 0o755)
+        except CompileError as exc:
+            _publish(failure, str(exc).encode(), 0o644)
+            raise
+    return binary
+
+
+def _compile(source: str, cfg: Config) -> bytes:
+    """Runs the compiler as a sandboxed job (untrusted source: think ``#include "/etc/shadow"``)."""
+    compiler = shutil.which(CXX[0])
+    if compiler is None:
+        raise CompileError(f"{CXX[0]} not found on PATH")
+    with _job_dir(cfg) as work:
+        with open(os.path.join(work, "main.cpp"), "w", encoding="utf-8") as f:
+            f.write(source)
+        first: CompileError | None = None
+        for standard in CXX_STANDARDS:
+            argv = (*CXX, standard, "-o", "main", "main.cpp")
+            outcome = _run(work, partial(_become_exec, compiler, argv), b"", COMPILE_LIMITS, cfg)
+            if outcome.status == "ok":
+                fd = os.open(os.path.join(work, "main"), os.O_RDONLY | os.O_NOFOLLOW)
+                with open(fd, "rb") as f:
+                    return f.read()
+            if first is None:
+                note = "" if outcome.status == "runtime-error" else f"\n[compiler {outcome.status}]"
+                first = CompileError(outcome.stderr + note, outcome.wall_s, outcome.cpu_s)
+            if outcome.status != "runtime-error":
+                break
+        assert first is not None
+        raise first
+
+
+# --- the worker loop ----------------------------------------------------------------------
+
+
+def execute(request: Request, cfg: Config) -> Outcome:
+    stdin = request.stdin.encode()
+    if request.language == "python":
+        with _job_dir(cfg) as work:
+            return _run(work, partial(_become_python, request.source), stdin, request.limits, cfg)
+    try:
+        binary = _binary(request.hash, request.source, cfg)
+    except CompileError as exc:
+        return Outcome("compile-error", None, "", str(exc), exc.wall_s, exc.cpu_s)
+    exe_fd = os.open(binary, os.O_RDONLY)  # opened as root: the job uid may not reach the cache
+    try:
+        with _job_dir(cfg) as work:
+            become = partial(_become_exec, EXE_FD, ("program",))
+            return _run(work, become, stdin, request.limits, cfg, exe_fd)
+    finally:
+        os.close(exe_fd)
+
+
+def _error(job_id: Any, message: str) -> dict[str, Any]:
+    return Outcome("runtime-error", None, "", message, 0.0, 0.0).to_wire(job_id)
+
+
+def handle(line: bytes, cfg: Config) -> dict[str, Any]:
+    """One request line in, one result out; nothing a request does stops the runner."""
+    try:
+        request = Request.parse(line)
+    except BadRequest as exc:
+        return _error(exc.job_id, f"malformed request: {exc}")
+    try:
+        return execute(request, cfg).to_wire(request.id)
+    except Exception as exc:
+        return _error(request.id, f"sandbox error: {exc!r}")
+
+
+def _take_protocol_streams() -> tuple[BinaryIO, BinaryIO]:
+    """Moves the protocol off fds 0 and 1 onto private close-on-exec copies, so that no job
+    (which gets fresh fds 0-2 and loses all others) and no stray print can reach it."""
+    requests = os.fdopen(os.dup(0), "rb")
+    replies = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    return requests, replies
+
+
+def _reply(stream: BinaryIO, message: dict[str, Any]) -> None:
+    stream.write(json.dumps(message).encode() + b"\n")
+    stream.flush()
+
+
+def _on_sigterm(signum: int, frame: types.FrameType | None) -> None:
+    """Unwinds through the running job's cleanup (kill, sweep, remove its dir) before exiting."""
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def _work_root(path: str | None) -> Iterator[str]:
+    """The parent of the job dirs: made traversable (0711) so a job uid can reach its own dir."""
+    own = path is None
+    root = tempfile.mkdtemp(prefix="scaler-runner-") if path is None else path
+    os.makedirs(root, exist_ok=True)
+    os.chmod(root, 0o711)
+    try:
+        yield root
+    finally:
+        if own:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="scaler sandbox runner (JSON lines on stdio)")
+    parser.add_argument("--cache-dir", default=os.path.join(tempfile.gettempdir(), "scaler-cache"))
+    parser.add_argument("--work-dir", help="parent of the per-job dirs (default: a fresh temp dir)")
+    parser.add_argument("--uid", type=int, help="run jobs as this uid (root only)")
+    parser.add_argument("--gid", type=int, help="run jobs as this gid (root only)")
+    args = parser.parse_args(argv)
+    if (args.uid is None) != (args.gid is None):
+        parser.error("--uid and --gid go together")
+    if args.uid is not None and os.geteuid() != 0:
+        parser.error("--uid/--gid need root")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    requests, replies = _take_protocol_streams()
+    # Jobs must not import modules that sit beside the runner.
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != RUNNER_DIR]
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.geteuid() == 0:
+        _libc.unshare(CLONE_NEWNET)  # on failure jobs keep the network; nothing else changes
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    os.makedirs(args.cache_dir, exist_ok=True)
+    with _work_root(args.work_dir) as work_dir:
+        cfg = Config(os.path.abspath(args.cache_dir), work_dir, args.uid, args.gid)
+        if cfg.uid is not None:
+            _sweep(cfg.uid)  # leftovers of a previous runner that used this uid
+        _reply(replies, {"ready": True, "pid": os.getpid(), "protocol": PROTOCOL})
+        for line in iter(requests.readline, b""):
+            _reply(replies, handle(line, cfg))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
