@@ -156,7 +156,7 @@ def test_compile_error_is_reported_and_remembered(sandbox: ProcessSandbox, cache
 
 def test_legacy_cpp_gets_a_second_chance_as_gnu14(sandbox: ProcessSandbox) -> None:
     """``bool++`` is an error in C++17; contest solutions written for C++14 still use it."""
-    source = "#include <cstdio>\nint main() { bool b = false; b++; std::printf(\"%d\\n\", b); }\n"
+    source = '#include <cstdio>\nint main() { bool b = false; b++; std::printf("%d\\n", b); }\n'
     result = run(sandbox, "cpp", source)
     assert (result.status, result.stdout) == ("ok", "1\n")
 
