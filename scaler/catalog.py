@@ -1,0 +1,36 @@
+"""Where a command's environments come from: a pool file, or every registered environment."""
+
+from __future__ import annotations
+
+import os
+
+from scaler.errors import PoolError, UnknownName
+from scaler.model import EnvSpec
+from scaler.plugins import Plugins
+from scaler.pool import load_pool
+
+
+def available_envs(plugins: Plugins, pool: str | os.PathLike[str] | None = None) -> list[EnvSpec]:
+    """The pool's environments, or the registered ones; output types must have a verifier."""
+    if pool is None:
+        return [entry.obj for entry in plugins.registry("environments").values()]
+    envs = load_pool(pool)
+    verifiers = plugins.registry("verifiers")
+    for env in envs:
+        if env.output_type not in verifiers:
+            raise PoolError(
+                str(pool),
+                f"has no verifier (known: {', '.join(sorted(verifiers))}); "
+                "install a plugin that registers one",
+                key=env.id,
+                field="output_type",
+                value=env.output_type,
+            )
+    return envs
+
+
+def find_env(plugins: Plugins, env_id: str, pool: str | os.PathLike[str] | None = None) -> EnvSpec:
+    envs = {env.id: env for env in available_envs(plugins, pool)}
+    if env_id not in envs:
+        raise UnknownName("environment", env_id, list(envs))
+    return envs[env_id]

@@ -1,0 +1,197 @@
+"""(env, level, seed) -> Instance, in batches that cost two parallel rounds of sandbox calls.
+
+Round one runs every generator (inside the sandbox: generators are untrusted code), round two
+every reference solution on the inputs the generators produced. Generators get a random source
+seeded from (env id, level, seed), so an instance is a pure function of the environment's
+content and those two numbers: replayable on any machine, with any backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from scaler.errors import InstanceError, ScalerError
+from scaler.model import EnvSpec, Instance, Limits, Program
+from scaler.sandbox.jobs import Job, JobResult, Sandbox
+from scaler.verify import canonical_answer, parse_array, parse_number
+
+if TYPE_CHECKING:
+    from scaler.plugins import Plugins
+
+#: Generators get generous limits: they build inputs, they are not the thing being timed.
+GENERATOR_LIMITS = Limits(cpu_s=10.0, wall_s=20.0, memory_mb=1024, output_bytes=16 * 1024 * 1024)
+
+_HARNESS = """\
+import json
+import random
+import sys
+
+GENERATOR = {source!r}
+
+
+def main():
+    request = json.loads(sys.stdin.read())
+    params, seed = request["params"], request["seed"]
+    namespace = {{"__name__": "scaler_generator"}}
+    exec(compile(GENERATOR, "<generator>", "exec"), namespace)
+    if {official!r}:
+        random.seed(seed)
+        result = namespace["generate_testcase"](dict(params))
+    else:
+        result = namespace["generate"](dict(params), random.Random(seed))
+    if not isinstance(result, (tuple, list)) or len(result) != 2:
+        raise TypeError("the generator must return (stdin_text, shown_input), got %r" % (result,))
+    stdin_text, shown = result
+    if not isinstance(stdin_text, str):
+        raise TypeError("stdin_text must be a str, got %s" % type(stdin_text).__name__)
+    sys.stdout.write(json.dumps({{"stdin": stdin_text, "shown_input": shown}}))
+
+
+main()
+"""
+
+
+def generator_harness(env: EnvSpec) -> Program:
+    """The program that runs an environment's generator for one (params, seed) request."""
+    official = env.generator_contract == "scaler-official"
+    return Program("python", _HARNESS.format(source=env.generator.source, official=official))
+
+
+def derive_seed(env_id: str, level: int, seed: int) -> int:
+    """Decorrelates levels: seed 7 at level 3 and at level 4 are unrelated inputs."""
+    digest = hashlib.sha256(f"{env_id}\0{level}\0{seed}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+@attrs.frozen
+class Request:
+    env: EnvSpec
+    level: int
+    seed: int
+
+
+def check_level(env: EnvSpec, level: int) -> None:
+    if not 0 <= level <= env.max_level:
+        raise ScalerError(
+            f"level {level} is out of range for {env.id!r}: levels are 0..{env.max_level}"
+        )
+
+
+def _failure(request: Request, stage: str, result: JobResult) -> str:
+    detail = (result.stderr.strip().splitlines() or [""])[-1][:300]
+    return (
+        f"{request.env.id} level {request.level} seed {request.seed}: {stage} ended with "
+        f"{result.status} (exit {result.exit_code}){': ' + detail if detail else ''}"
+    )
+
+
+def _answer_problem(output_type: str, answer: str) -> str | None:
+    if not answer:
+        return "the reference solution printed nothing"
+    if output_type == "number" and parse_number(answer) is None:
+        return f"the reference solution printed {answer[:80]!r}, not a number"
+    if output_type == "array" and parse_array(answer) is None:
+        return f"the reference solution printed {answer[:80]!r}, not an array of numbers"
+    if output_type == "string" and len(answer.split()) != 1:
+        return f"the reference solution printed {answer[:80]!r}, not a single token"
+    return None
+
+
+class InstanceFactory:
+    """Materializes instances through a sandbox; the prompt template is a plugin."""
+
+    def __init__(
+        self, sandbox: Sandbox, plugins: Plugins | None = None, prompt: str = "scaler"
+    ) -> None:
+        if plugins is None:
+            from scaler.plugins import default_plugins
+
+            plugins = default_plugins()
+        self.sandbox = sandbox
+        self.plugins = plugins
+        self.render = plugins.get("prompts", prompt)
+        self._harnesses: dict[str, Program] = {}
+
+    def _harness(self, env: EnvSpec) -> Program:
+        if env.version not in self._harnesses:
+            self._harnesses[env.version] = generator_harness(env)
+        return self._harnesses[env.version]
+
+    def make(self, requests: Sequence[Request]) -> list[Instance]:
+        """One instance per request, in order; any failure raises InstanceError naming all."""
+        for request in requests:
+            check_level(request.env, request.level)
+        generated = self.sandbox.run_batch(
+            [
+                Job(
+                    self._harness(r.env),
+                    json.dumps(
+                        {
+                            "params": r.env.params_at(r.level),
+                            "seed": derive_seed(r.env.id, r.level, r.seed),
+                        }
+                    ),
+                    GENERATOR_LIMITS,
+                )
+                for r in requests
+            ]
+        )
+        errors: list[str] = []
+        inputs: list[dict[str, Any]] = []
+        for request, result in zip(requests, generated, strict=True):
+            if not result.ok:
+                errors.append(_failure(request, "the generator", result))
+                inputs.append({"stdin": "", "shown_input": None})
+                continue
+            try:
+                inputs.append(json.loads(result.stdout))
+            except json.JSONDecodeError:
+                errors.append(f"{request.env.id}: the generator harness printed invalid JSON")
+                inputs.append({"stdin": "", "shown_input": None})
+        if errors:
+            raise InstanceError("; ".join(errors))
+
+        solved = self.sandbox.run_batch(
+            [
+                Job(r.env.solutions[0], data["stdin"], r.env.limits)
+                for r, data in zip(requests, inputs, strict=True)
+            ]
+        )
+        instances: list[Instance] = []
+        for request, data, result in zip(requests, inputs, solved, strict=True):
+            env = request.env
+            if not result.ok:
+                errors.append(_failure(request, "the reference solution", result))
+                continue
+            answer = canonical_answer(env.output_type, result.stdout)
+            problem = _answer_problem(env.output_type, answer)
+            if problem:
+                errors.append(f"{env.id} level {request.level} seed {request.seed}: {problem}")
+                continue
+            instances.append(
+                Instance(
+                    env_id=env.id,
+                    env_version=env.version,
+                    level=request.level,
+                    seed=request.seed,
+                    params=env.params_at(request.level),
+                    stdin=data["stdin"],
+                    shown_input=data["shown_input"],
+                    answer=answer,
+                    output_type=env.output_type,
+                    messages=tuple(self.render(env, data["shown_input"])),
+                )
+            )
+        if errors:
+            raise InstanceError("; ".join(errors))
+        self.plugins.hook.scaler_instances_generated(instances=instances)
+        return instances
+
+    def sample(self, env: EnvSpec, level: int, seed: int, n: int = 1) -> list[Instance]:
+        """``n`` instances of one env at one level, seeds ``seed .. seed + n - 1``."""
+        return self.make([Request(env, level, seed + i) for i in range(n)])
