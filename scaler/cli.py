@@ -1,0 +1,457 @@
+"""The ``scaler`` command line: parse, call the library, print (data to stdout, logs to stderr)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import structlog
+from rich.console import Console
+from rich.table import Table
+
+from scaler import __version__, logs
+from scaler.catalog import available_envs, find_env
+from scaler.errors import ScalerError
+from scaler.instances import InstanceFactory, check_level
+from scaler.model import Instance, Limits, Program
+from scaler.plugins import REGISTRIES, Plugins
+from scaler.pool import write_pool
+from scaler.sandbox.jobs import Job
+from scaler.verify import verify
+
+log = structlog.get_logger("scaler.cli")
+
+
+def _plugins() -> Plugins:
+    return click.get_current_context().find_root().obj["plugins"]
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    Console(soft_wrap=True).print(table)
+
+
+def _sandbox(name: str, workers: int | None = None) -> Any:
+    factory = _plugins().get("sandboxes", name)
+    return factory(workers=workers) if workers else factory()
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+pool_option = click.option(
+    "--pool",
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="A native pool (JSONL file or directory); default: every installed environment.",
+)
+backend_option = click.option(
+    "--backend",
+    default="process",
+    show_default=True,
+    help="Sandbox backend that runs generators and solutions (see `scaler plugins`).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scaler")
+@click.option(
+    "--plugin",
+    "extra_plugins",
+    multiple=True,
+    metavar="MODULE_OR_PATH",
+    help="Load a plugin module that is not installed (repeatable), like `pytest -p`.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option(
+    "--log-format", type=click.Choice(["console", "json"]), default="console", show_default=True
+)
+@click.pass_context
+def cli(ctx: click.Context, extra_plugins: tuple[str, ...], verbose: int, log_format: str) -> None:
+    """Build verifiable reasoning environments from programming problems, and sample them.
+
+    \b
+    Start here:
+      scaler envs list                       the installed environments
+      scaler envs sample lis-length --level 3 --seed 1
+      scaler plugins                         what is installed, and who registered what
+
+    Every command that lists things takes --json. Errors in input files name the file, the
+    record, the field and the value, and exit with status 2.
+    """
+    logs.configure(verbose, log_format)
+    ctx.ensure_object(dict)
+    if "plugins" not in ctx.obj:
+        ctx.obj["plugins"] = Plugins.load(extra_plugins)
+
+
+@cli.group()
+def envs() -> None:
+    """List, inspect and sample environments."""
+
+
+@envs.command("list")
+@pool_option
+@json_option
+def envs_list(pool: Path | None, as_json: bool) -> None:
+    """List environments: id, name, output type, number of levels."""
+    found = available_envs(_plugins(), pool)
+    rows = [
+        {
+            "id": env.id,
+            "name": env.name,
+            "output_type": env.output_type,
+            "levels": len(env.levels),
+            "version": env.version,
+        }
+        for env in sorted(found, key=lambda e: e.id)
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    _table(
+        f"{len(rows)} environments",
+        ["id", "name", "output type", "levels"],
+        [[r["id"], r["name"], r["output_type"], r["levels"]] for r in rows],
+    )
+
+
+@envs.command("show")
+@click.argument("env_id", metavar="ENV")
+@pool_option
+@json_option
+def envs_show(env_id: str, pool: Path | None, as_json: bool) -> None:
+    """Show one environment: statement, parameters, levels, solutions."""
+    env = find_env(_plugins(), env_id, pool)
+    if as_json:
+        _print_json(env.to_dict())
+        return
+    click.echo(f"{env.name}  ({env.id}, version {env.version})")
+    click.echo(f"output type: {env.output_type}; source: {env.provenance.source}")
+    click.echo("\n" + env.statement + "\n\nOutput: " + env.output_spec + "\n")
+    click.echo(
+        "scale parameters: "
+        + ", ".join(f"{p.name} in [{p.min}, {p.max}] (base {p.base:g})" for p in env.scale_params)
+    )
+    _table(
+        f"{len(env.levels)} levels",
+        ["level", "offset", *(p.name for p in env.scale_params)],
+        [[lvl, off, *env.params_at(lvl).values()] for lvl, off in enumerate(env.levels)],
+    )
+    click.echo(
+        "solutions: "
+        + ", ".join(s.language for s in env.solutions)
+        + f"; limits: {env.limits.cpu_s:g} s CPU, {env.limits.memory_mb} MB"
+    )
+
+
+@envs.command("sample")
+@click.argument("env_id", metavar="ENV")
+@pool_option
+@click.option("--level", "-l", type=int, required=True, help="Difficulty level (0 = easiest).")
+@click.option("--seed", "-s", type=int, default=0, show_default=True, help="First seed.")
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="How many instances (seeds SEED .. SEED+N-1).",
+)
+@backend_option
+@json_option
+def envs_sample(
+    env_id: str, pool: Path | None, level: int, seed: int, count: int, backend: str, as_json: bool
+) -> None:
+    """Generate instances of ENV at a level: input, ground truth and the prompt.
+
+    The same (environment version, level, seed) always gives the same instance, byte for byte.
+    """
+    plugins = _plugins()
+    env = find_env(plugins, env_id, pool)
+    check_level(env, level)
+    with _sandbox(backend) as sandbox:
+        instances = InstanceFactory(sandbox, plugins).sample(env, level, seed, count)
+    if as_json:
+        _print_json([i.to_dict() for i in instances] if count > 1 else instances[0].to_dict())
+        return
+    for instance in instances:
+        click.echo(
+            f"== {instance.env_id} level {instance.level} seed {instance.seed} "
+            f"params {instance.params}"
+        )
+        for message in instance.messages:
+            click.echo(f"-- {message['role']}\n{message['content']}")
+        click.echo(f"-- answer\n{instance.answer}\n")
+
+
+@cli.group()
+def pool() -> None:
+    """Convert and write environment pools."""
+
+
+@pool.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    help="Importer name (see `scaler plugins`), e.g. scaler-official.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The native JSONL pool to write.",
+)
+@json_option
+def pool_import(file: Path, fmt: str, output: Path, as_json: bool) -> None:
+    """Convert a foreign pool FILE into a native JSONL pool.
+
+    Entries that cannot be converted are reported with the reason; the others are written.
+    """
+    result = _plugins().get("importers", fmt)(file)
+    write_pool(result.envs, output)
+    summary = {
+        "output": str(output),
+        "converted": [env.id for env in result.envs],
+        "rejected": [{"key": r.key, "reason": r.reason} for r in result.rejected],
+    }
+    if as_json:
+        _print_json(summary)
+    else:
+        click.echo(f"wrote {len(result.envs)} environments to {output}")
+        for rejection in result.rejected:
+            click.echo(f"not converted: {rejection.key}: {rejection.reason}")
+    if not result.envs:
+        raise ScalerError(f"{file}: no entry could be converted")
+
+
+@cli.group()
+def sandbox() -> None:
+    """Run programs in the sandbox."""
+
+
+@sandbox.command("run")
+@click.argument("program", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--language",
+    type=click.Choice(["python", "cpp"]),
+    default=None,
+    help="Default: from the file extension (.py, .cpp/.cc).",
+)
+@click.option("--stdin", "stdin_file", type=click.File("r"), help="File to feed on stdin.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="CPU seconds (wall clock: twice that).",
+)
+@click.option("--memory-mb", type=int, default=1024, show_default=True)
+@backend_option
+@json_option
+def sandbox_run(
+    program: Path,
+    language: str | None,
+    stdin_file: Any,
+    timeout: float,
+    memory_mb: int,
+    backend: str,
+    as_json: bool,
+) -> None:
+    """Run one PROGRAM under the sandbox's limits and print the result."""
+    if language is None:
+        language = {".py": "python", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp"}.get(program.suffix)
+        if language is None:
+            raise click.BadParameter(
+                f"cannot tell the language of {program.name}; pass --language", param_hint="PROGRAM"
+            )
+    job = Job(
+        Program(language, program.read_text(encoding="utf-8")),  # type: ignore[arg-type]
+        stdin_file.read() if stdin_file else "",
+        Limits(cpu_s=timeout, wall_s=2 * timeout, memory_mb=memory_mb),
+    )
+    with _sandbox(backend, workers=1) as box:
+        (result,) = box.run_batch([job])
+    if as_json:
+        _print_json(result.to_dict())
+    else:
+        click.echo(
+            f"status: {result.status} (exit {result.exit_code}), "
+            f"{result.wall_s:.3f} s wall, {result.cpu_s:.3f} s CPU"
+        )
+        if result.stdout:
+            click.echo("-- stdout\n" + result.stdout.rstrip("\n"))
+        if result.stderr:
+            click.echo("-- stderr\n" + result.stderr.rstrip("\n"))
+    if not result.ok:
+        sys.exit(1)
+
+
+@cli.command("verify")
+@click.option("--answer", required=True, help="The model's response text (with \\boxed{...}).")
+@click.option(
+    "--instance",
+    "instance_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An instance as printed by `scaler envs sample --json`.",
+)
+@json_option
+def verify_command(answer: str, instance_file: Path, as_json: bool) -> None:
+    """Check an answer against an instance; exits 1 when it is wrong."""
+    try:
+        data = json.loads(instance_file.read_text(encoding="utf-8"))
+        instance = Instance.from_dict(data[0] if isinstance(data, list) else data)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise ScalerError(
+            f"{instance_file}: not an instance ({type(exc).__name__}: {exc})"
+        ) from exc
+    verdict = verify(answer, instance, _plugins())
+    if as_json:
+        _print_json(verdict.to_dict())
+    else:
+        mark = "correct" if verdict.correct else "wrong"
+        click.echo(
+            f"{mark}: {verdict.reason} (extracted {verdict.extracted!r}, "
+            f"expected {verdict.expected!r})"
+        )
+    if not verdict.correct:
+        sys.exit(1)
+
+
+@cli.command("plugins")
+@json_option
+def plugins_command(as_json: bool) -> None:
+    """List loaded plugins: version, origin, hooks, and the names each registered."""
+    plugins = _plugins()
+    registered: dict[str, dict[str, list[str]]] = {}
+    replaced: dict[str, list[str]] = {}
+    for kind in REGISTRIES:
+        for entry in plugins.registry(kind).values():
+            registered.setdefault(entry.plugin, {}).setdefault(kind, []).append(entry.name)
+            for loser in entry.replaced:
+                replaced.setdefault(loser, []).append(f"{kind}:{entry.name}")
+    rows = [
+        {
+            "name": info.name,
+            "version": info.version,
+            "origin": info.origin,
+            "module": info.module,
+            "hooks": list(info.hooks),
+            "registered": registered.get(info.name, {}),
+            "replaced_by_later_plugins": replaced.get(info.name, []),
+        }
+        for info in plugins.info()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    _table(
+        f"{len(rows)} plugins",
+        ["name", "version", "origin", "hooks", "registered"],
+        [
+            [
+                r["name"],
+                r["version"] or "-",
+                r["origin"],
+                "\n".join(r["hooks"]),
+                "\n".join(
+                    f"{kind}: {', '.join(names) if len(names) <= 6 else f'{len(names)} names'}"
+                    for kind, names in r["registered"].items()
+                ),
+            ]
+            for r in rows
+        ],
+    )
+
+
+@cli.group()
+def bench() -> None:
+    """Measure throughput against the baselines we claim to beat."""
+
+
+@bench.command("instances")
+@backend_option
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="Instances to generate and verify.",
+)
+@click.option(
+    "--baseline-count",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Instances for the baseline (it is slow).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Sandbox workers (default: one per core).",
+)
+@json_option
+def bench_instances(
+    backend: str, count: int, baseline_count: int, workers: int | None, as_json: bool
+) -> None:
+    """Verified instances per second over the builtin pack, against a spawn-per-call baseline."""
+    from scaler.bench import run_instance_benchmark
+
+    plugins = _plugins()
+    report = run_instance_benchmark(
+        plugins, lambda: _sandbox(backend, workers), backend, count, baseline_count
+    )
+    if as_json:
+        _print_json(report)
+    else:
+        click.echo(
+            f"{backend}: {report['instances_per_s']:.1f} instances/s "
+            f"(p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms per instance batch "
+            f"share); baseline {report['baseline']['name']}: "
+            f"{report['baseline']['instances_per_s']:.1f} instances/s; ratio {report['ratio']:.1f}x"
+        )
+
+
+def _extra_plugins(argv: Sequence[str]) -> list[str]:
+    """``--plugin`` values, read before click parses, so plugins can add commands."""
+    found = []
+    for index, arg in enumerate(argv):
+        if arg == "--plugin" and index + 1 < len(argv):
+            found.append(argv[index + 1])
+        elif arg.startswith("--plugin="):
+            found.append(arg.split("=", 1)[1])
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        plugins = Plugins.load(_extra_plugins(args))
+        plugins.hook.scaler_register_commands(cli=cli)
+        cli.main(args=args, prog_name="scaler", obj={"plugins": plugins}, standalone_mode=False)
+    except ScalerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
