@@ -1,0 +1,16 @@
+"""Verified instances per second over the builtin pack, against a spawn-per-call baseline.
+
+    python benchmarks/instances.py [--backend process] [-n 200] [--baseline-count 40]
+
+Prints one JSON object: backend, instances_per_s, p50_ms, p99_ms, baseline {name,
+instances_per_s}, ratio (ours / baseline). Same as `scaler bench instances --json`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from scaler.cli import main
+
+if __name__ == "__main__":
+    main(["bench", "instances", "--json", *sys.argv[1:]])
