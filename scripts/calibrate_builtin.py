@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 
-from scaler.sandbox.process import ProcessSandbox
-
 from scaler.calibration import calibrate_envs
+from scaler.sandbox.process import ProcessSandbox
 from scaler_envs_builtin import ENVS_DIR, LEVELS_FILE, read_env
 
 
