@@ -24,6 +24,12 @@ LEVELS_FILE = Path(__file__).parent / "levels.json"
 _LANGUAGES = {".py": "python", ".cpp": "cpp"}
 
 
+def unwrap(text: str) -> str:
+    """Joins the hard-wrapped lines of each paragraph: TOML files wrap, prompts should not."""
+    paragraphs = (" ".join(line.strip() for line in p.splitlines()) for p in text.split("\n\n"))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
 def read_env(directory: Path, levels: tuple[int, ...] = (0,)) -> EnvSpec:
     """One environment directory as an EnvSpec (with the given level table)."""
     meta = tomllib.loads((directory / "env.toml").read_text(encoding="utf-8"))
@@ -37,8 +43,8 @@ def read_env(directory: Path, levels: tuple[int, ...] = (0,)) -> EnvSpec:
     return EnvSpec(
         id=meta["id"],
         name=meta["name"],
-        statement=meta["statement"].strip(),
-        output_spec=meta["output_spec"].strip(),
+        statement=unwrap(meta["statement"]),
+        output_spec=unwrap(meta["output_spec"]),
         output_type=meta["output_type"],
         scale_params=params,
         levels=levels,

@@ -78,3 +78,9 @@ def test_level_tables_match_a_fresh_calibration(sandbox: Any) -> None:
     stored = json.loads(LEVELS_FILE.read_text())
     fresh = {c.env_id: list(c.levels) for c in calibrate_envs(envs, sandbox)}
     assert fresh == stored
+
+
+def test_statements_are_not_hard_wrapped() -> None:
+    for env in builtin_envs():
+        for paragraph in (*env.statement.split("\n\n"), *env.output_spec.split("\n\n")):
+            assert "\n" not in paragraph and paragraph == paragraph.strip(), env.id
