@@ -221,7 +221,8 @@ def pool_import(file: Path, fmt: str, output: Path, as_json: bool) -> None:
     Entries that cannot be converted are reported with the reason; the others are written.
     """
     result = _plugins().get("importers", fmt)(file)
-    write_pool(result.envs, output)
+    if result.envs:
+        write_pool(result.envs, output)
     summary = {
         "output": str(output),
         "converted": [env.id for env in result.envs],
@@ -230,11 +231,12 @@ def pool_import(file: Path, fmt: str, output: Path, as_json: bool) -> None:
     if as_json:
         _print_json(summary)
     else:
-        click.echo(f"wrote {len(result.envs)} environments to {output}")
+        if result.envs:
+            click.echo(f"wrote {len(result.envs)} environments to {output}")
         for rejection in result.rejected:
             click.echo(f"not converted: {rejection.key}: {rejection.reason}")
     if not result.envs:
-        raise ScalerError(f"{file}: no entry could be converted")
+        raise ScalerError(f"{file}: no entry could be converted; {output} was not written")
 
 
 @cli.group()
