@@ -21,6 +21,7 @@ from scaler.model import Instance, Limits, Program
 from scaler.plugins import REGISTRIES, Plugins
 from scaler.pool import write_pool
 from scaler.sandbox.jobs import Job
+from scaler.sandbox.selection import PROCESS_WARNING, diagnose
 from scaler.verify import verify
 
 log = structlog.get_logger("scaler.cli")
@@ -44,8 +45,30 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 
 
 def _sandbox(name: str, workers: int | None = None) -> Any:
-    factory = _plugins().get("sandboxes", name)
-    return factory(workers=workers) if workers else factory()
+    """The named backend; for ``auto`` on a terminal, offer to build a missing Docker image."""
+    plugins = _plugins()
+    options: dict[str, Any] = {"workers": workers} if workers else {}
+    if name != "auto":
+        return plugins.get("sandboxes", name)(**options)
+    _, choice = diagnose(plugins)
+    offer = choice.backend == "process" and choice.can_build_image and sys.stdin.isatty()
+    if offer and click.confirm(
+        f"Docker answers but {choice.reason}. Build the sandbox image now (about a minute)?",
+        err=True,
+    ):
+        _build_image(None, "auto")
+        _, choice = diagnose(plugins)
+    if choice.backend == "process":
+        log.warning(PROCESS_WARNING, reason=choice.reason)
+    return plugins.get("sandboxes", choice.backend)(**options)
+
+
+def _build_image(tag: str | None, mode: str) -> Any:
+    from scaler.sandbox.image import build_image, docker_client
+
+    console = Console(stderr=True)
+    with console.status("building the sandbox image") as status:
+        return build_image(docker_client(), tag, mode, log=lambda m: status.update(m))  # type: ignore[arg-type]
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -56,9 +79,10 @@ pool_option = click.option(
 )
 backend_option = click.option(
     "--backend",
-    default="process",
+    default="auto",
     show_default=True,
-    help="Sandbox backend that runs generators and solutions (see `scaler plugins`).",
+    help="Sandbox backend that runs generators and solutions: auto (docker when the engine "
+    "answers and the image is built, else process), docker, process, or a plugin's.",
 )
 
 
@@ -242,6 +266,54 @@ def pool_import(file: Path, fmt: str, output: Path, as_json: bool) -> None:
 @cli.group()
 def sandbox() -> None:
     """Run programs in the sandbox."""
+
+
+@sandbox.command("build-image")
+@click.option("--tag", default=None, help="Image tag (default: scaler-sandbox:<scaler version>).")
+@click.option(
+    "--offline",
+    "mode",
+    flag_value="offline",
+    help="Build from a debootstrap root filesystem (no registry needed).",
+)
+@click.option("--online", "mode", flag_value="online", help="Build from python:3.11-slim.")
+@click.option("--force", is_flag=True, help="Rebuild even when the image is current.")
+def sandbox_build_image(tag: str | None, mode: str | None, force: bool) -> None:
+    """Build the Docker sandbox image (Python 3, g++, the runner).
+
+    By default online when the base image can be pulled, else offline. An image built for
+    another scaler or runner version is stale and is rebuilt.
+    """
+    from scaler.sandbox.image import docker_client, image_status
+
+    status = image_status(docker_client(), tag)
+    if status.usable and not force:
+        click.echo(f"{status.tag} is current (use --force to rebuild)")
+        return
+    if status.exists:
+        log.info("rebuilding", tag=status.tag, reason=status.stale_reason or "--force")
+    built = _build_image(tag, mode or "auto")
+    click.echo(f"built {built.tag}")
+
+
+@sandbox.command("doctor")
+@json_option
+def sandbox_doctor(as_json: bool) -> None:
+    """Say which sandbox backends can run here, and which one `auto` picks and why."""
+    checks, choice = diagnose(_plugins())
+    if as_json:
+        _print_json(
+            {
+                "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+                "auto": {"backend": choice.backend, "reason": choice.reason},
+            }
+        )
+        return
+    for check in checks:
+        click.echo(f"{'ok ' if check.ok else 'no '} {check.name}: {check.detail}")
+    click.echo(f"auto picks: {choice.backend} ({choice.reason})")
+    if choice.backend == "process":
+        click.echo("note: the process backend is not a security boundary against hostile code")
 
 
 @sandbox.command("run")

@@ -23,6 +23,8 @@ def configure(verbosity: int = 0, fmt: str = "console") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(max(level, logging.DEBUG)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        # Resolved per call, not cached: whoever replaced sys.stderr (a test, an embedding
+        # application) gets the logs, and nothing writes to a stream that was closed.
+        logger_factory=lambda *_: structlog.PrintLogger(sys.stderr),
+        cache_logger_on_first_use=False,
     )

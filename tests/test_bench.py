@@ -33,6 +33,8 @@ def test_benchmark_script_prints_one_json_object() -> None:
             "4",
             "--workers",
             "2",
+            "--backend",
+            "process",
         ],
         capture_output=True,
         text=True,

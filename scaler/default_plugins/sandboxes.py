@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from scaler.hookspecs import hookimpl
+from scaler.sandbox.selection import auto_sandbox
 
 
 def process_sandbox(**options: Any) -> Any:
@@ -14,3 +15,4 @@ def process_sandbox(**options: Any) -> Any:
 @hookimpl
 def scaler_register_sandboxes(register: Any) -> None:
     register("process", process_sandbox)
+    register("auto", auto_sandbox)

@@ -1,0 +1,120 @@
+"""Which sandbox backend to use, and why: ``sandbox = "auto"`` and ``scaler sandbox doctor``.
+
+Docker is the default wherever an engine answers and the sandbox image is built and current;
+otherwise the process backend runs the jobs, with a warning that it is not a security boundary.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import structlog
+
+from scaler.errors import ScalerError
+
+if TYPE_CHECKING:
+    from scaler.plugins import Plugins
+
+log = structlog.get_logger("scaler.sandbox")
+
+PROCESS_WARNING = (
+    "using the process sandbox backend: it is not a security boundary against hostile code "
+    "(run `scaler sandbox doctor` to see why Docker is not used)"
+)
+
+
+@attrs.frozen
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@attrs.frozen
+class Choice:
+    backend: str
+    reason: str
+    #: Docker answers but the image is missing or stale: building it would enable docker.
+    can_build_image: bool = False
+
+
+def _docker_checks(tag: str | None) -> tuple[list[Check], bool, bool]:
+    """Checks about Docker, whether docker is usable, and whether an image build would fix it."""
+    from scaler.sandbox.image import default_tag, docker_client, image_status
+
+    try:
+        client = docker_client()
+    except ScalerError as exc:
+        return [Check("docker engine", False, str(exc))], False, False
+    version = client.version().get("Version", "?")
+    checks = [Check("docker engine", True, f"engine {version} answers")]
+    status = image_status(client, tag or default_tag())
+    if not status.exists:
+        checks.append(
+            Check("sandbox image", False, f"{status.tag} is not built: scaler sandbox build-image")
+        )
+    elif status.stale_reason:
+        checks.append(
+            Check(
+                "sandbox image",
+                False,
+                f"{status.tag} is stale: {status.stale_reason}; "
+                "scaler sandbox build-image --force",
+            )
+        )
+    else:
+        checks.append(Check("sandbox image", True, f"{status.tag} is current"))
+    usable = status.usable
+    return checks, usable, not usable
+
+
+def diagnose(plugins: Plugins, tag: str | None = None) -> tuple[list[Check], Choice]:
+    """Everything ``doctor`` reports, and the backend ``auto`` picks."""
+    root = os.geteuid() == 0
+    checks = [
+        Check(
+            "g++",
+            shutil.which("g++") is not None,
+            "compiles C++ jobs (process backend)"
+            if shutil.which("g++")
+            else "not found: C++ jobs fail on the process backend",
+        ),
+        Check(
+            "root",
+            root,
+            "process backend: jobs get a uid of their own and no network"
+            if root
+            else "process backend: jobs run as you, with the network and no process limit",
+        ),
+        Check(
+            "debootstrap",
+            shutil.which("debootstrap") is not None,
+            "offline image builds possible"
+            if shutil.which("debootstrap")
+            else "not found: offline image builds need it (apt-get install debootstrap)",
+        ),
+    ]
+    if "docker" not in plugins.registry("sandboxes"):
+        checks.append(Check("docker backend", False, "no plugin registers a docker backend"))
+        return checks, Choice("process", "no docker backend is installed")
+    docker_checks, usable, can_build = _docker_checks(tag)
+    checks += docker_checks
+    if usable:
+        return checks, Choice("docker", "the engine answers and the image is current")
+    failed = next(c for c in docker_checks if not c.ok)
+    return checks, Choice("process", f"{failed.name}: {failed.detail}", can_build_image=can_build)
+
+
+def auto_sandbox(**options: Any) -> Any:
+    """The ``auto`` backend: docker when possible, else process with a warning."""
+    from scaler.plugins import default_plugins
+
+    plugins = options.pop("plugins", None) or default_plugins()
+    _, choice = diagnose(plugins)
+    if choice.backend == "process":
+        log.warning(PROCESS_WARNING, reason=choice.reason)
+        options.pop("image", None)
+    return plugins.get("sandboxes", choice.backend)(**options)

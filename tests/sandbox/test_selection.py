@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scaler.plugins import Plugins
+from scaler.sandbox import selection
+from scaler.sandbox.process import ProcessSandbox
+from scaler.sandbox.selection import Check, diagnose
+
+
+def plugins_with_docker(factory: Any) -> Plugins:
+    class DockerPlugin:
+        from scaler import hookimpl
+
+        @hookimpl
+        def scaler_register_sandboxes(self, register: Any) -> None:
+            register("docker", factory)
+
+    plugins = Plugins.load(environ={"SCALER_LOAD_PLUGINS": ""})
+    plugins.register(DockerPlugin(), "fake-docker")
+    return plugins
+
+
+def test_without_a_docker_backend_auto_picks_process() -> None:
+    plugins = Plugins.load(environ={"SCALER_LOAD_PLUGINS": "", "SCALER_BLOCK_PLUGINS": ""})
+    if "docker" in plugins.registry("sandboxes"):
+        pytest.skip("a docker backend is registered here; covered by the tests below")
+    checks, choice = diagnose(plugins)
+    assert choice.backend == "process" and "no docker backend" in choice.reason
+    assert any(c.name == "docker backend" and not c.ok for c in checks)
+
+
+def test_docker_is_chosen_when_engine_and_image_are_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        selection, "_docker_checks", lambda tag: ([Check("docker engine", True, "up")], True, False)
+    )
+    _, choice = diagnose(plugins_with_docker(object))
+    assert choice.backend == "docker"
+
+
+def test_a_missing_image_falls_back_and_offers_a_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    checks = [Check("docker engine", True, "up"), Check("sandbox image", False, "not built")]
+    monkeypatch.setattr(selection, "_docker_checks", lambda tag: (checks, False, True))
+    _, choice = diagnose(plugins_with_docker(object))
+    assert (choice.backend, choice.can_build_image) == ("process", True)
+    assert choice.reason == "sandbox image: not built"
+
+
+def test_auto_sandbox_warns_and_runs_on_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        selection,
+        "_docker_checks",
+        lambda tag: ([Check("docker engine", False, "down")], False, False),
+    )
+    warnings: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(selection.log, "warning", lambda msg, **kw: warnings.append((msg, kw)))
+    plugins = plugins_with_docker(lambda **_: pytest.fail("docker must not be used"))
+    sandbox = selection.auto_sandbox(plugins=plugins, workers=1)
+    try:
+        assert isinstance(sandbox, ProcessSandbox)
+    finally:
+        sandbox.close()
+    assert warnings == [(selection.PROCESS_WARNING, {"reason": "docker engine: down"})]
+
+
+def test_non_root_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selection.os, "geteuid", lambda: 1000)
+    checks, _ = diagnose(Plugins.load(environ={"SCALER_LOAD_PLUGINS": ""}))
+    (root,) = [c for c in checks if c.name == "root"]
+    assert not root.ok and "run as you" in root.detail
