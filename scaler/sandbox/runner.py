@@ -2,8 +2,9 @@
 
 Standard library only, and no imports from scaler: this file is copied as-is into sandbox
 containers (read-only root, writable tmpfs at /tmp) and started there as
-``python3 runner.py [--cache-dir DIR] [--work-dir DIR] [--uid UID --gid GID]``. Needs Linux 5.3
-or later (pidfd) and Python 3.9 or later.
+``python3 runner.py [--cache-dir DIR] [--work-dir DIR] [--uid UID --gid GID]`` plus, where the
+runner shares its uid with its jobs (see below), ``[--undumpable] [--read-only-cache] [--scrub
+DIR]... [--oom-events FILE]``. Needs Linux 5.3 or later (pidfd) and Python 3.9 or later.
 
 Protocol (newline-delimited JSON): the runner first writes ``{"ready": true, "pid": ...,
 "protocol": 1}``; then for each request line ``{"id", "language", "hash", "source", "stdin",
@@ -27,6 +28,20 @@ per job: making one costs about as much as a fork, and nothing a job starts outl
 After each job its process group is killed; if the runner (a child subreaper, so setsid or
 double-forked escapees stay its descendants) still has children, /proc is swept until no
 descendant and no process of the job uid is left; the work dir is removed.
+
+A runner that shares its uid with its jobs (a container's non-root user) owns nothing a job
+could not reach, unless told otherwise: ``--undumpable`` makes it non-dumpable, so that its jobs
+cannot open its fds (the protocol streams) or its memory through /proc, nor ptrace it;
+``--read-only-cache`` never writes the cache dir (jobs could rewrite anything the runner can):
+a program missing from it is compiled into a memfd that only the runner holds, run from there,
+and handed back in the answer as ``"build": {"binary": BASE64}`` (or ``{"error": TEXT}``) for
+the host to publish into the cache, which the runner sees read-only; ``--scrub DIR`` empties DIR
+(say /tmp or /dev/shm) and the work dir after every job, so nothing a job leaves there reaches
+the next one; ``--oom-events FILE`` names the cgroup file that counts the kernel's OOM kills
+(cgroup v1 ``memory.oom_control``, v2 ``memory.events``) in a cgroup that holds only this
+runner and its job: a job during which the count grows ends with "memory". After such a job, or
+when the scrub fails, the answer carries ``"retire": REASON``: the runner's surroundings are no
+longer known to be clean, and the host should replace them (the container).
 
 Statuses: "timeout" when the wall limit or the CPU limit is hit (or CPU use exceeds cpu_s),
 "output-limit" when stdout exceeds output_bytes (stderr is only truncated), "memory" when the
@@ -58,8 +73,10 @@ What this cannot stop (the process backend is not a security boundary against ho
 from __future__ import annotations
 
 import argparse
+import base64
 import builtins
 import ctypes
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -78,7 +95,6 @@ import traceback
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from functools import partial
 from typing import Any, BinaryIO, NoReturn
 
@@ -105,6 +121,7 @@ POLL_MAX_S = 3600.0
 JOB_PATH = "/usr/local/bin:/usr/bin:/bin"
 CLONE_NEWNET = 0x40000000
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 HASH_RE = re.compile(r"[0-9A-Za-z_-]{1,128}")
@@ -118,7 +135,7 @@ _libc.prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
 _libc.unshare.argtypes = [ctypes.c_int]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Limits:
     cpu_s: float
     wall_s: float
@@ -144,15 +161,18 @@ class Limits:
 COMPILE_LIMITS = Limits(cpu_s=60, wall_s=60, memory_mb=4096, processes=16, output_bytes=1 << 20)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Config:
     cache_dir: str
     work_dir: str
     uid: int | None
     gid: int | None
+    read_only_cache: bool = False
+    scrub: tuple[str, ...] = ()
+    oom_events: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Request:
     id: Any
     language: str
@@ -194,7 +214,7 @@ class Request:
         )
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Outcome:
     status: str
     exit_code: int | None
@@ -202,9 +222,11 @@ class Outcome:
     stderr: str
     wall_s: float
     cpu_s: float
+    #: A compile made with --read-only-cache, for the host to publish: {"binary"} or {"error"}.
+    build: dict[str, str] | None = None
 
     def to_wire(self, job_id: Any) -> dict[str, Any]:
-        return {
+        wire = {
             "id": job_id,
             "status": self.status,
             "exit_code": self.exit_code,
@@ -213,6 +235,9 @@ class Outcome:
             "wall_s": round(self.wall_s, 6),
             "cpu_s": round(self.cpu_s, 6),
         }
+        if self.build is not None:
+            wire["build"] = self.build
+        return wire
 
 
 class BadRequest(Exception):
@@ -226,6 +251,8 @@ class CompileError(Exception):
         super().__init__(message)
         self.wall_s = wall_s
         self.cpu_s = cpu_s
+        #: With --read-only-cache: the failure, for the host to remember in the cache.
+        self.build: dict[str, str] | None = None
 
 
 class Capture:
@@ -642,6 +669,31 @@ def _binary(program_hash: str, source: str, cfg: Config) -> str:
     return binary
 
 
+def _open_build(program_hash: str, source: str, cfg: Config) -> tuple[int, dict[str, str] | None]:
+    """With --read-only-cache: an fd of the cached binary, or else of a fresh build in a memfd
+    that only this runner holds, with that build to hand back. The cache is never written here:
+    the jobs share the runner's uid and could rewrite whatever it can."""
+    binary = os.path.join(cfg.cache_dir, CPP_CACHE, program_hash)
+    with suppress(FileNotFoundError):
+        return os.open(binary, os.O_RDONLY), None
+    try:
+        with open(binary + ".error", encoding="utf-8") as f:
+            remembered = f.read()
+    except FileNotFoundError:
+        pass
+    else:
+        raise CompileError(remembered)
+    try:
+        data = _compile(source, cfg)
+    except CompileError as exc:
+        exc.build = {"error": str(exc)}
+        raise
+    fd = os.memfd_create("program")  # close-on-exec; the job child dups it to EXE_FD
+    with open(fd, "wb", closefd=False) as f:
+        f.write(data)
+    return fd, {"binary": base64.b64encode(data).decode("ascii")}
+
+
 def _compile(source: str, cfg: Config) -> bytes:
     """Runs the compiler as a sandboxed job (untrusted source: think ``#include "/etc/shadow"``)."""
     compiler = shutil.which(CXX[0])
@@ -675,17 +727,22 @@ def execute(request: Request, cfg: Config) -> Outcome:
     if request.language == "python":
         with _job_dir(cfg) as work:
             return _run(work, partial(_become_python, request.source), stdin, request.limits, cfg)
+    build = None
     try:
-        binary = _binary(request.hash, request.source, cfg)
+        if cfg.read_only_cache:
+            exe_fd, build = _open_build(request.hash, request.source, cfg)
+        else:
+            # Opened as root: the job uid may not reach the cache.
+            exe_fd = os.open(_binary(request.hash, request.source, cfg), os.O_RDONLY)
     except CompileError as exc:
-        return Outcome("compile-error", None, "", str(exc), exc.wall_s, exc.cpu_s)
-    exe_fd = os.open(binary, os.O_RDONLY)  # opened as root: the job uid may not reach the cache
+        return Outcome("compile-error", None, "", str(exc), exc.wall_s, exc.cpu_s, exc.build)
     try:
         with _job_dir(cfg) as work:
             become = partial(_become_exec, EXE_FD, ("program",))
-            return _run(work, become, stdin, request.limits, cfg, exe_fd)
+            outcome = _run(work, become, stdin, request.limits, cfg, exe_fd)
     finally:
         os.close(exe_fd)
+    return dataclasses.replace(outcome, build=build) if build else outcome
 
 
 def _error(job_id: Any, message: str) -> dict[str, Any]:
@@ -714,6 +771,67 @@ def _take_protocol_streams() -> tuple[BinaryIO, BinaryIO]:
     os.close(devnull)
     os.dup2(2, 1)
     return requests, replies
+
+
+def _oom_kills(path: str | None) -> int | None:
+    """The ``oom_kill`` count of a cgroup file (v1 memory.oom_control, v2 memory.events)."""
+    if path is None:
+        return None
+    try:
+        with open(path, "rb") as f:
+            for line in f:
+                key, _, value = line.partition(b" ")
+                if key == b"oom_kill":
+                    return int(value)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _remove(path: str) -> None:
+    """Removes a file or a tree of the runner's uid, whatever permissions a job left on it."""
+    if os.path.islink(path) or not os.path.isdir(path):
+        os.unlink(path)
+        return
+    os.chmod(path, 0o700)
+    for root, dirs, _ in os.walk(path):  # top-down: a dir is opened up before it is entered
+        for name in dirs:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), 0o700)
+    shutil.rmtree(path)
+
+
+def _scrub(cfg: Config) -> None:
+    """Empties the --scrub dirs and the work dir, and restores the work dir: a job running
+    under the runner's own uid may have written, or changed, anything in them."""
+    for top in cfg.scrub:
+        for name in os.listdir(top):
+            if os.path.join(top, name) != cfg.work_dir:
+                _remove(os.path.join(top, name))
+    if os.path.islink(cfg.work_dir) or not os.path.isdir(cfg.work_dir):
+        with suppress(FileNotFoundError):
+            _remove(cfg.work_dir)
+        os.makedirs(cfg.work_dir)
+    os.chmod(cfg.work_dir, 0o711)
+    for name in os.listdir(cfg.work_dir):
+        _remove(os.path.join(cfg.work_dir, name))
+
+
+def _after_job(answer: dict[str, Any], oom_kills: int | None, cfg: Config) -> None:
+    """Marks a job the kernel's OOM killer hit as "memory", and scrubs; either asks the host to
+    retire the runner's surroundings (the container) when they may no longer be clean."""
+    now = _oom_kills(cfg.oom_events)
+    if oom_kills is not None and now is not None and now > oom_kills:
+        answer["status"] = "memory"
+        answer["stderr"] = (
+            answer.get("stderr", "") + "\n[killed by the kernel: the sandbox's memory limit]"
+        ).lstrip("\n")
+        answer["retire"] = "the kernel's OOM killer ran"
+    if cfg.scrub:
+        try:
+            _scrub(cfg)
+        except Exception as exc:  # a tree too deep for os.walk, a file it could not remove...
+            answer["retire"] = f"could not clean up after the job: {exc!r}"
 
 
 def _reply(stream: BinaryIO, message: dict[str, Any]) -> None:
@@ -746,6 +864,28 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work-dir", help="parent of the per-job dirs (default: a fresh temp dir)")
     parser.add_argument("--uid", type=int, help="run jobs as this uid (root only)")
     parser.add_argument("--gid", type=int, help="run jobs as this gid (root only)")
+    parser.add_argument(
+        "--undumpable",
+        action="store_true",
+        help="keep jobs of the runner's own uid out of its fds and memory (/proc, ptrace)",
+    )
+    parser.add_argument(
+        "--read-only-cache",
+        action="store_true",
+        help="never write the cache dir: compile a missing program into memory, hand it back",
+    )
+    parser.add_argument(
+        "--scrub",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="empty DIR (and the work dir) after every job (repeatable)",
+    )
+    parser.add_argument(
+        "--oom-events",
+        metavar="FILE",
+        help="the cgroup file counting OOM kills (oom_kill N): jobs it counts end with memory",
+    )
     args = parser.parse_args(argv)
     if (args.uid is None) != (args.gid is None):
         parser.error("--uid and --gid go together")
@@ -763,15 +903,29 @@ def main(argv: list[str] | None = None) -> int:
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.geteuid() == 0:
         _libc.unshare(CLONE_NEWNET)  # on failure jobs keep the network; nothing else changes
+    if args.undumpable and _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE, 0) failed")
     signal.signal(signal.SIGTERM, _on_sigterm)
-    os.makedirs(args.cache_dir, exist_ok=True)
+    if not args.read_only_cache:
+        os.makedirs(args.cache_dir, exist_ok=True)
     with _work_root(args.work_dir) as work_dir:
-        cfg = Config(os.path.abspath(args.cache_dir), work_dir, args.uid, args.gid)
+        cfg = Config(
+            os.path.abspath(args.cache_dir),
+            os.path.abspath(work_dir),
+            args.uid,
+            args.gid,
+            args.read_only_cache,
+            tuple(os.path.abspath(d) for d in args.scrub),
+            args.oom_events,
+        )
         if cfg.uid is not None:
             _sweep(cfg.uid)  # leftovers of a previous runner that used this uid
         _reply(replies, {"ready": True, "pid": os.getpid(), "protocol": PROTOCOL})
         for line in iter(requests.readline, b""):
-            _reply(replies, handle(line, cfg))
+            oom_kills = _oom_kills(cfg.oom_events)
+            answer = handle(line, cfg)
+            _after_job(answer, oom_kills, cfg)
+            _reply(replies, answer)
     return 0
 
 

@@ -61,8 +61,7 @@ def _docker_checks(tag: str | None) -> tuple[list[Check], bool, bool]:
             Check(
                 "sandbox image",
                 False,
-                f"{status.tag} is stale: {status.stale_reason}; "
-                "scaler sandbox build-image --force",
+                f"{status.tag} is stale: {status.stale_reason}; scaler sandbox build-image --force",
             )
         )
     else:
