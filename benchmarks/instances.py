@@ -1,9 +1,12 @@
 """Verified instances per second over the builtin pack, against a spawn-per-call baseline.
 
-    python benchmarks/instances.py [--backend process] [-n 200] [--baseline-count 40]
+    python benchmarks/instances.py [--backend auto|docker|process|naive-docker|naive-subprocess]
+                                   [-n 200] [--baseline-count 40] [--workers N]
 
 Prints one JSON object: backend, instances_per_s, p50_ms, p99_ms, baseline {name,
-instances_per_s}, ratio (ours / baseline). Same as `scaler bench instances --json`.
+instances_per_s}, ratio (ours / baseline). The baseline is naive-docker (one hardened `docker
+run` per call) for the docker backend, naive-subprocess for the others. Same as `scaler bench
+instances --json`.
 """
 
 from __future__ import annotations

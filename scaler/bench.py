@@ -1,17 +1,19 @@
 """The instance-throughput benchmark, with its baseline measured in the same process.
 
 Ours: instances materialized through a sandbox backend in batches (warm workers, forked Python
-jobs, cached C++ builds), each then verified. Baseline ("naive-subprocess", the pattern of the
-paper's code): a fresh interpreter (or a fresh run of the binary) per generator and per solution
-call. The baseline gets the same parallelism as the backend, so the ratio measures the per-call
-cost, not the number of cores.
+jobs, cached C++ builds), each then verified. Baselines, the pattern of per-call sandboxes and of
+the paper's code: "naive-subprocess" (a fresh interpreter, or a fresh run of the binary, per
+generator and per solution call, unsandboxed) for the process backend, and "naive-docker" (one
+hardened ``docker run`` per call) for the docker backend. A baseline is a Sandbox too, measured
+by the same code as ours, with the same parallelism, so the ratio measures the per-call cost, not
+the number of cores. Either baseline can also be benchmarked on its own (``--backend naive-...``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -22,21 +24,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from scaler.instances import InstanceFactory, Request, derive_seed, generator_harness
+from scaler.instances import InstanceFactory, Request
 from scaler.model import EnvSpec, Program
 from scaler.plugins import Plugins
-from scaler.verify import canonical_answer, verify
+from scaler.sandbox.jobs import Job, JobResult
+from scaler.sandbox.process import WorkerLost
+from scaler.verify import verify
 
 #: Instances per sandbox round, about one training step's worth of prompts for one worker pool.
 BATCH_SIZE = 32
 
 
-def mixed_requests(envs: Sequence[EnvSpec], count: int, seed: int = 0) -> list[Request]:
-    """Round-robin over envs, each at a level drawn uniformly from its table."""
+def mixed_requests(
+    envs: Sequence[EnvSpec], count: int, seed: int = 0, levels: str = "mixed"
+) -> list[Request]:
+    """Round-robin over envs, each at a level drawn uniformly from its table (``mixed``) or at
+    its middle level (``middle``, the setting of the 200 instances/s target)."""
     rng = random.Random(seed)
     ordered = sorted(envs, key=lambda e: e.id)
     return [
-        Request(env, rng.randint(0, env.max_level), i)
+        Request(env, env.max_level // 2 if levels == "middle" else rng.randint(0, env.max_level), i)
         for i, env in ((i, ordered[i % len(ordered)]) for i in range(count))
     ]
 
@@ -64,95 +71,219 @@ def measure_backend(factory: InstanceFactory, requests: Sequence[Request]) -> di
     }
 
 
-class _SpawnPerCall:
-    """Runs each program as a new process, as a per-call sandbox (or the paper's code) does."""
+class _PerCall:
+    """A Sandbox that starts something new for every job, ``workers`` jobs at a time. C++
+    programs are built beforehand (``prepare``), outside the figure, as our backends' caches
+    would have them."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.binaries: dict[str, Path] = {}
+    name = "naive"
 
-    def command(self, program: Program) -> list[str]:
-        path = self.workdir / f"{program.hash}.{'py' if program.language == 'python' else 'cpp'}"
-        if not path.exists():
-            path.write_text(program.source, encoding="utf-8")
-        if program.language == "python":
-            return [sys.executable, str(path)]
-        binary = self.binaries.get(program.hash)
-        if binary is None:
-            binary = path.with_suffix("")
-            subprocess.run(
-                ["g++", "-O2", "-std=c++17", "-o", str(binary), str(path)],
-                check=True,
-                capture_output=True,
-            )
-            self.binaries[program.hash] = binary
-        return [str(binary)]
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool = ThreadPoolExecutor(self.workers)
+        self._tmp = tempfile.TemporaryDirectory(prefix="scaler-bench-")
+        self.workdir = Path(self._tmp.name)
+        self._built: dict[str, str] = {}
 
-    def run(self, program: Program, stdin: str, timeout: float) -> str:
-        done = subprocess.run(
-            self.command(program),
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": "0"},
-        )
-        return done.stdout
+    def prepare(self, programs: Sequence[Program]) -> None:
+        for program in programs:
+            if program.language == "cpp" and program.hash not in self._built:
+                self._built[program.hash] = self.build(program)
 
-    def instance(self, request: Request) -> bool:
-        env = request.env
-        payload = json.dumps(
-            {
-                "params": env.params_at(request.level),
-                "seed": derive_seed(env.id, request.level, request.seed),
-            }
-        )
-        data = json.loads(self.run(generator_harness(env), payload, 20.0))
-        stdout = self.run(env.solutions[0], data["stdin"], env.limits.wall_s)
-        answer = canonical_answer(env.output_type, stdout)
-        extra = {"output_type": env.output_type, "answer": answer}
-        return verify(f"\\boxed{{{answer}}}", extra).correct
+    def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
+        return list(self._pool.map(self._timed, jobs))
 
-
-def measure_baseline(requests: Sequence[Request], parallel: int) -> dict[str, float]:
-    with tempfile.TemporaryDirectory(prefix="scaler-bench-") as tmp:
-        runner = _SpawnPerCall(Path(tmp))
-        for request in requests:  # compile outside the timed part, as our cache does
-            for program in request.env.solutions[:1]:
-                runner.command(program)
+    def _timed(self, job: Job) -> JobResult:
         start = time.perf_counter()
-        with ThreadPoolExecutor(parallel) as pool:
-            ok = list(pool.map(runner.instance, requests))
-        elapsed = time.perf_counter() - start
-    if not all(ok):
-        raise RuntimeError("the baseline produced an answer that did not verify")
-    return {"instances_per_s": len(requests) / elapsed}
+        code, stdout, stderr = self.call(job)
+        status = "ok" if code == 0 else "timeout" if code is None else "runtime-error"
+        return JobResult(status, code, stdout, stderr, time.perf_counter() - start, 0.0)
+
+    def build(self, program: Program) -> str:
+        """Compiles a C++ program; returns what ``call`` needs to find the binary."""
+        raise NotImplementedError
+
+    def call(self, job: Job) -> tuple[int | None, str, str]:
+        """Runs one job in something new: exit code (None: timed out), stdout, stderr."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self._pool.shutdown()
+        self._tmp.cleanup()
+
+    def __enter__(self) -> _PerCall:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class NaiveSubprocess(_PerCall):
+    """A fresh interpreter per Python job, a fresh run of the binary per C++ job, no sandbox at
+    all: the paper's pattern."""
+
+    name = "naive-subprocess"
+
+    def build(self, program: Program) -> str:
+        source = self.workdir / f"{program.hash}.cpp"
+        source.write_text(program.source, encoding="utf-8")
+        binary = str(source.with_suffix(""))
+        subprocess.run(
+            ["g++", "-O2", "-std=c++17", "-o", binary, str(source)], check=True, capture_output=True
+        )
+        return binary
+
+    def call(self, job: Job) -> tuple[int | None, str, str]:
+        if job.program.language == "cpp":
+            command = [self._built[job.program.hash]]
+        else:
+            command = [sys.executable, "-c", job.program.source]
+        try:
+            done = subprocess.run(
+                command,
+                input=job.stdin,
+                capture_output=True,
+                text=True,
+                timeout=job.limits.wall_s,
+                env={**os.environ, "PYTHONHASHSEED": "0"},
+            )
+        except subprocess.TimeoutExpired:
+            return None, "", ""
+        return done.returncode, done.stdout, done.stderr
+
+
+class NaiveDocker(_PerCall):
+    """One hardened container per job, made as the docker backend makes its own (no network,
+    read-only root, uid 65534, no capabilities, the same limits), then attached, fed, waited
+    for and removed: what a per-call ``docker run --rm -i`` costs. A C++ binary is built in a
+    container beforehand and mounted read-only into each call's."""
+
+    name = "naive-docker"
+
+    def __init__(self, workers: int | None = None, image: str | None = None) -> None:
+        from scaler.sandbox import docker as backend
+        from scaler.sandbox.image import default_tag, docker_client
+
+        self._backend = backend
+        self._client = docker_client()
+        self.image = image or default_tag()
+        self._labels = {
+            backend.LABEL: f"naive-docker-{os.getpid()}",
+            backend.LABEL_OWNER: backend.owner_token(),
+        }
+        super().__init__(workers)
+
+    def build(self, program: Program) -> str:
+        out = self.workdir / program.hash
+        out.mkdir()
+        out.chmod(0o777)  # the compiling container writes here as uid 65534
+        (out / "main.cpp").write_text(program.source, encoding="utf-8")
+        compile_command = ["g++", "-O2", "-std=c++17", "-o", "/build/main", "/build/main.cpp"]
+        code, _, stderr = self._run(compile_command, "", 120.0, {str(out): "rw"})
+        if code != 0:
+            raise RuntimeError(f"naive-docker could not build {program.hash}: {stderr[-500:]}")
+        return str(out)
+
+    def call(self, job: Job) -> tuple[int | None, str, str]:
+        if job.program.language == "cpp":
+            build = self._built[job.program.hash]
+            return self._run(["/build/main"], job.stdin, job.limits.wall_s, {build: "ro"})
+        command = ["python3", "-c", job.program.source]
+        return self._run(command, job.stdin, job.limits.wall_s, {})
+
+    def _run(
+        self, command: list[str], stdin: str, timeout: float, mounts: dict[str, str]
+    ) -> tuple[int | None, str, str]:
+        api = self._client.api
+        container = self._backend.create_hardened(
+            api,
+            self.image,
+            command,
+            labels=self._labels,
+            memory_mb=self._backend.MEMORY_MB,
+            cpus=self._backend.CPUS,
+            pids=self._backend.PIDS,
+            tmpfs_mb=self._backend.TMPFS_MB,
+            binds={path: {"bind": "/build", "mode": mode} for path, mode in mounts.items()},
+            auto_remove=False,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            stream = self._backend.AttachStream(
+                api.attach_socket(container, {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            )
+            try:
+                api.start(container)
+                stream.send(stdin.encode(), deadline)
+                stream.raw.shutdown(socket.SHUT_WR)  # EOF on the program's stdin
+                stdout, stderr = stream.read_to_end(deadline)
+            except WorkerLost:
+                return None, "", ""
+            finally:
+                stream.close()
+            code = api.wait(container)["StatusCode"]
+        finally:
+            api.remove_container(container, force=True)
+        return code, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        super().close()
+        self._client.close()
+
+
+#: The baseline each backend is measured against (any other: naive-subprocess).
+BASELINES = {"docker": "naive-docker"}
+NAIVE: dict[str, type[_PerCall]] = {
+    "naive-subprocess": NaiveSubprocess,
+    "naive-docker": NaiveDocker,
+}
+
+
+def _measure(sandbox: Any, plugins: Plugins, requests: Sequence[Request]) -> dict[str, float]:
+    """Builds (naive baselines) or warms up (ours: compiles, fork paths) first, then measures."""
+    factory = InstanceFactory(sandbox, plugins)
+    if isinstance(sandbox, _PerCall):
+        sandbox.prepare([r.env.solutions[0] for r in requests])
+    else:
+        factory.make(requests[: min(len(requests), BATCH_SIZE)])
+    return measure_backend(factory, requests)
 
 
 def run_instance_benchmark(
     plugins: Plugins,
-    make_sandbox: Callable[[], Any],
+    make_sandbox: Callable[[str], Any],
     backend: str,
     count: int = 200,
     baseline_count: int = 40,
+    workers: int | None = None,
+    levels: str = "mixed",
 ) -> dict[str, Any]:
+    """Ours (``backend``: made by ``make_sandbox(name)``, or a naive one with ``workers``),
+    then its baseline, with as many calls in flight as ours has workers."""
     envs = [entry.obj for entry in plugins.registry("environments").values()]
     if not envs:
         raise RuntimeError("no environments are installed to benchmark")
-    requests = mixed_requests(envs, count)
-    with make_sandbox() as sandbox:
-        factory = InstanceFactory(sandbox, plugins)
-        factory.make(requests[: min(len(requests), BATCH_SIZE)])  # warm-up: compile, fork paths
-        ours = measure_backend(factory, requests)
+    requests = mixed_requests(envs, count, levels=levels)
+    with NAIVE[backend](workers) if backend in NAIVE else make_sandbox(backend) as sandbox:
+        name = sandbox.name
         parallel = getattr(sandbox, "workers", None) or os.cpu_count() or 1
-    baseline = measure_baseline(mixed_requests(envs, baseline_count, seed=1), parallel)
+        ours = _measure(sandbox, plugins, requests)
+    baseline_name = BASELINES.get(name, "naive-subprocess")
+    with NAIVE[baseline_name](parallel) as baseline_sandbox:
+        baseline = _measure(
+            baseline_sandbox, plugins, mixed_requests(envs, baseline_count, 1, levels)
+        )
     return {
-        "backend": backend,
+        "backend": name,
         "instances": count,
         "envs": len(envs),
+        "levels": levels,
         "workers": parallel,
         **ours,
-        "baseline": {"name": "naive-subprocess", "instances": baseline_count, **baseline},
+        "baseline": {
+            "name": baseline_name,
+            "instances": baseline_count,
+            "instances_per_s": baseline["instances_per_s"],
+        },
         "ratio": ours["instances_per_s"] / baseline["instances_per_s"],
     }

@@ -457,7 +457,13 @@ def bench() -> None:
 
 
 @bench.command("instances")
-@backend_option
+@click.option(
+    "--backend",
+    default="auto",
+    show_default=True,
+    help="The sandbox backend to measure (auto, docker, process, or a plugin's), or a baseline "
+    "on its own: naive-docker, naive-subprocess.",
+)
 @click.option(
     "-n",
     "count",
@@ -480,21 +486,39 @@ def bench() -> None:
     help="Sandbox workers (default: one per core).",
 )
 @json_option
+@click.option(
+    "--levels",
+    type=click.Choice(["mixed", "middle"]),
+    default="mixed",
+    show_default=True,
+    help="Levels drawn uniformly from each table, or every env at its middle level.",
+)
 def bench_instances(
-    backend: str, count: int, baseline_count: int, workers: int | None, as_json: bool
+    backend: str, count: int, baseline_count: int, workers: int | None, levels: str, as_json: bool
 ) -> None:
-    """Verified instances per second over the builtin pack, against a spawn-per-call baseline."""
+    """Verified instances per second over the builtin pack, against a spawn-per-call baseline.
+
+    The baseline starts something new per generator and per solution call, with as many calls
+    in flight as the backend has workers: one hardened `docker run` (naive-docker) for the
+    docker backend, a fresh interpreter (naive-subprocess) for the others.
+    """
     from scaler.bench import run_instance_benchmark
 
     plugins = _plugins()
     report = run_instance_benchmark(
-        plugins, lambda: _sandbox(backend, workers), backend, count, baseline_count
+        plugins,
+        lambda name: _sandbox(name, workers),
+        backend,
+        count,
+        baseline_count,
+        workers,
+        levels,
     )
     if as_json:
         _print_json(report)
     else:
         click.echo(
-            f"{backend}: {report['instances_per_s']:.1f} instances/s "
+            f"{report['backend']}: {report['instances_per_s']:.1f} instances/s "
             f"(p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms per instance batch "
             f"share); baseline {report['baseline']['name']}: "
             f"{report['baseline']['instances_per_s']:.1f} instances/s; ratio {report['ratio']:.1f}x"

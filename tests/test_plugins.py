@@ -157,7 +157,7 @@ def test_bad_registration_is_named(tmp_path: Path) -> None:
 
 def test_unknown_names_list_the_known_ones() -> None:
     plugins = Plugins.load(environ=CLEAN_ENV)
-    with pytest.raises(UnknownName, match="unknown sandbox 'nope'; known: auto, process"):
+    with pytest.raises(UnknownName, match="unknown sandbox 'nope'; known: auto, docker, process"):
         plugins.get("sandboxes", "nope")
 
 

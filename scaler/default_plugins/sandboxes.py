@@ -12,7 +12,14 @@ def process_sandbox(**options: Any) -> Any:
     return ProcessSandbox(**options)
 
 
+def docker_sandbox(**options: Any) -> Any:
+    from scaler.sandbox.docker import DockerSandbox
+
+    return DockerSandbox(**options)
+
+
 @hookimpl
 def scaler_register_sandboxes(register: Any) -> None:
+    register("docker", docker_sandbox)
     register("process", process_sandbox)
     register("auto", auto_sandbox)

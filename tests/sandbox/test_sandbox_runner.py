@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +19,17 @@ from scaler.sandbox.jobs import Job
 
 
 class Runner:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *options: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, runner.__file__, "--cache-dir", str(tmp), "--work-dir", str(tmp)],
+            [
+                sys.executable,
+                runner.__file__,
+                "--cache-dir",
+                str(tmp),
+                "--work-dir",
+                str(tmp),
+                *options,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -43,8 +53,8 @@ def raw_runner(tmp_path: Path) -> Iterator[Runner]:
     r.proc.wait()
 
 
-def request(job_id: int, source: str, stdin: str = "") -> bytes:
-    return json.dumps(Job(Program("python", source), stdin, Limits()).to_wire(job_id)).encode()
+def request(job_id: int, source: str, stdin: str = "", language: str = "python") -> bytes:
+    return json.dumps(Job(Program(language, source), stdin, Limits()).to_wire(job_id)).encode()
 
 
 def test_ready_line_then_results_then_clean_exit_at_eof(raw_runner: Runner) -> None:
@@ -91,3 +101,117 @@ def test_malformed_request_gets_an_error_and_the_runner_goes_on(
     assert (result["id"], result["status"], result["exit_code"]) == (job_id, "runtime-error", None)
     assert "malformed request" in result["stderr"] and reason in result["stderr"]
     assert raw_runner.send(request(10, "print('still here')"))["stdout"] == "still here\n"
+
+
+needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="needs g++")
+
+CPP_DOUBLE = "#include <iostream>\nint main() { int a; std::cin >> a; std::cout << 2 * a; }\n"
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A cache, a work dir, and a scratch dir for --scrub."""
+    made = tuple(tmp_path / name for name in ("cache", "work", "scratch"))
+    for path in made:
+        path.mkdir()
+    return made  # type: ignore[return-value]
+
+
+@pytest.fixture
+def start_runner(dirs: tuple[Path, Path, Path]) -> Iterator[Callable[..., Runner]]:
+    runners: list[Runner] = []
+
+    def start(*options: str) -> Runner:
+        cache, work, _ = dirs
+        started = Runner(cache, "--work-dir", str(work), *options)
+        runners.append(started)
+        assert started.receive()["ready"] is True
+        return started
+
+    yield start
+    for started in runners:
+        started.proc.terminate()
+        started.proc.wait()
+
+
+@needs_gxx
+def test_a_read_only_cache_is_never_written_and_builds_come_back(
+    start_runner: Callable[..., Runner], dirs: tuple[Path, Path, Path]
+) -> None:
+    cache = dirs[0]
+    r = start_runner("--read-only-cache")
+    first = r.send(request(1, CPP_DOUBLE, "21", "cpp"))
+    assert (first["status"], first["stdout"]) == ("ok", "42")
+    binary = base64.b64decode(first["build"]["binary"])
+    assert binary.startswith(b"\x7fELF")
+    assert list(cache.iterdir()) == []  # the host publishes builds, not the runner
+    target = cache / runner.CPP_CACHE / Program("cpp", CPP_DOUBLE).hash
+    target.parent.mkdir()
+    target.write_bytes(binary)
+    target.chmod(0o755)
+    again = r.send(request(2, CPP_DOUBLE, "5", "cpp"))
+    assert (again["stdout"], "build" in again) == ("10", False)
+
+    broken = "int main() { return nope; }\n"
+    failed = r.send(request(3, broken, "", "cpp"))
+    assert failed["status"] == "compile-error"
+    assert failed["build"] == {"error": failed["stderr"]}
+    (target.parent / f"{Program('cpp', broken).hash}.error").write_text("remembered")
+    remembered = r.send(request(4, broken, "", "cpp"))
+    assert (remembered["stderr"], "build" in remembered) == ("remembered", False)
+
+
+LITTER = """
+import os
+for path in ({scratch!r} + "/left", "../left", "left"):
+    open(path, "w").write("x")
+os.makedirs({scratch!r} + "/deep/locked")
+os.chmod({scratch!r} + "/deep", 0)
+os.chmod("..", 0)
+"""
+
+
+def test_scrub_empties_writable_places_after_each_job(
+    start_runner: Callable[..., Runner], dirs: tuple[Path, Path, Path]
+) -> None:
+    _, work, scratch = dirs
+    r = start_runner("--scrub", str(scratch))
+    answer = r.send(request(1, LITTER.format(scratch=str(scratch))))
+    assert (answer["status"], "retire" in answer) == ("ok", False)
+    assert (list(scratch.iterdir()), list(work.iterdir())) == ([], [])
+    assert work.stat().st_mode & 0o777 == 0o711
+
+
+DEEP = """
+import os
+fd = os.open({scratch!r}, os.O_RDONLY)
+for _ in range(3000):
+    os.mkdir("d", dir_fd=fd)
+    fd = os.open("d", os.O_RDONLY, dir_fd=fd)
+"""
+
+
+def test_a_job_that_cannot_be_cleaned_up_after_asks_for_retirement(
+    start_runner: Callable[..., Runner], dirs: tuple[Path, Path, Path]
+) -> None:
+    scratch = dirs[2]
+    r = start_runner("--scrub", str(scratch))
+    answer = r.send(request(1, DEEP.format(scratch=str(scratch))))
+    assert answer["status"] == "ok"
+    assert answer["retire"].startswith("could not clean up after the job")
+    subprocess.run(["rm", "-rf", str(scratch)], check=True)  # shutil.rmtree recurses too deep
+
+
+def test_a_job_the_oom_killer_hit_ends_with_memory_and_asks_for_retirement(
+    start_runner: Callable[..., Runner], tmp_path: Path
+) -> None:
+    # The counter is the kernel's in a container; here a job plays the kernel and bumps it.
+    events = tmp_path / "memory.events"
+    events.write_text("low 0\nhigh 0\noom 0\noom_kill 0\n")
+    r = start_runner("--oom-events", str(events))
+    assert r.send(request(1, "print('fine')"))["status"] == "ok"
+    bump = f"open({str(events)!r}, 'w').write('oom 1\\noom_kill 1\\n')\nprint('partial')"
+    answer = r.send(request(2, bump))
+    assert (answer["status"], answer["stdout"]) == ("memory", "partial\n")
+    assert answer["stderr"] == "[killed by the kernel: the sandbox's memory limit]"
+    assert answer["retire"] == "the kernel's OOM killer ran"

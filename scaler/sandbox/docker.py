@@ -1,0 +1,815 @@
+"""The docker backend: sandbox runners in warm, hardened containers.
+
+Each worker is one container and one runner in it. The container's main process is ``cat``
+under docker's init, reading a "lifeline": a stdin attach that this process holds open. When
+this process goes away, however it dies (SIGKILL included), the engine closes that stdin, cat
+and the init exit, and the engine removes the container (``auto_remove``), so a crash leaves
+nothing running. The runner is started with ``docker exec`` and spoken to over that exec's
+hijacked attach stream (stdin in, stdout/stderr multiplexed out): it is not the init's child and
+not on the init's stdio, so a job (which runs under the same uid) cannot reach the protocol
+through ``/proc/1/fd``, and ``--undumpable`` keeps it out of the runner's own fds and memory.
+
+Every container: no network, read-only root, tmpfs at /tmp (the only place a non-root user can
+write on engine 20.10) and /dev/shm, both emptied after each job, uid 65534, no capabilities,
+no-new-privileges, pids/memory (swap included)/CPU limits, docker's init, no log driver, and the
+labels that let a later run remove what a crashed one left. Per-job limits are the runner's;
+the host keeps its own deadline on top. C++ builds live in a host directory the containers see
+read-only: a runner compiles a missing program into memory, runs it from there, and hands the
+binary back, which the host publishes for every container (and every later run) to use.
+docs/sandbox.md ("The Docker backend") says why, and what each choice costs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import itertools
+import json
+import os
+import queue
+import select
+import signal
+import socket
+import struct
+import tempfile
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+import attrs
+import structlog
+
+from scaler.errors import ScalerError
+from scaler.model import Program
+from scaler.sandbox import runner
+from scaler.sandbox.image import (
+    LABEL_RUNNER,
+    RUNNER_PATH,
+    default_tag,
+    docker_client,
+    image_status,
+    runner_sha256,
+)
+from scaler.sandbox.jobs import STATUSES, Job, JobResult
+from scaler.sandbox.process import SandboxClosed, WorkerLost, default_cache_dir
+
+log = structlog.get_logger("scaler.sandbox")
+
+#: Every container this backend starts carries this label, valued with its sandbox's id.
+LABEL = "org.scaler.sandbox"
+#: Who started the container: "boot id/pid namespace/pid/start time" of the host process.
+LABEL_OWNER = "org.scaler.sandbox.owner"
+USER = "65534:65534"
+#: Where the host's build cache appears in the containers (read-only).
+CACHE_MOUNT = "/cache"
+#: The runner's work dir, inside the /tmp tmpfs.
+WORK_DIR = "/tmp/jobs"
+SCRUB_DIRS = ("/tmp", "/dev/shm")
+OOM_EVENTS = {"1": "/sys/fs/cgroup/memory/memory.oom_control", "2": "/sys/fs/cgroup/memory.events"}
+RUNNER_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "LANG": "C.UTF-8",
+    "PYTHONHASHSEED": "0",
+    "TMPDIR": "/tmp",
+}
+#: Runs this host's runner.py, given as the next argument, as if it were RUNNER_PATH: for an
+#: image whose baked-in runner is another version, without writing into the container.
+BOOTSTRAP = (
+    f"import sys; sys.argv[0] = __file__ = {RUNNER_PATH!r}; "
+    f"sys.path[0] = {os.path.dirname(RUNNER_PATH)!r}; "
+    "exec(compile(sys.argv.pop(1), __file__, 'exec'))"
+)
+#: Per container, by default: one job at a time runs in it; the /tmp tmpfs counts as memory.
+MEMORY_MB = 2048
+CPUS = 1.0
+PIDS = 128
+TMPFS_MB = 256
+READY_TIMEOUT_S = 60.0
+#: How long past a job's own limits (and a compile) the host waits for the runner's answer.
+ANSWER_GRACE_S = 10.0
+API_TIMEOUT_S = 60
+REMOVE_TIMEOUT_S = 30.0
+READ_CHUNK = 1 << 20
+RUNNER_STDERR_KEPT = 4096
+FRAME_HEADER = struct.Struct(">BxxxL")
+STDOUT, STDERR = 1, 2
+
+
+class DockerSandbox:
+    """Runs jobs on N warm, hardened containers, each hosting one runner, one job at a time.
+
+    The same surface as ProcessSandbox: ``submit(job) -> Future``, ``run_batch(jobs)`` (results
+    in order), ``workers``, ``close()`` and a context manager; a thread per container takes jobs
+    from a shared queue. A container whose runner dies, goes silent past the job's limits, or
+    garbles the protocol fails that job ("runtime-error", or "memory" when the kernel's OOM
+    killer ran in it) and is replaced, as is one whose runner asks to be retired (after an OOM
+    kill, or a job it could not clean up after), and every one after ``jobs_per_container``
+    jobs. On close, at exit and on SIGTERM/SIGINT every container of this sandbox is removed.
+    """
+
+    name = "docker"
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        image: str | None = None,
+        *,
+        jobs_per_container: int = 1000,
+        memory_mb: int = MEMORY_MB,
+        cpus: float = CPUS,
+        pids: int = PIDS,
+        tmpfs_mb: int = TMPFS_MB,
+        cache_dir: str | Path | None = None,
+        runner_path: str | None = RUNNER_PATH,
+    ) -> None:
+        """``image``: default ``scaler-sandbox:<version>``. ``memory_mb``, ``cpus``, ``pids`` and
+        ``tmpfs_mb`` bound each container (one job at a time runs in it; the /tmp tmpfs counts
+        toward its memory). ``cache_dir``: where C++ builds are kept on this host (default: the
+        user's sandbox cache, per image). ``runner_path``: the runner inside the image; used when
+        the image's runner is this scaler's, else (or when None) this scaler's runner.py is
+        passed on the exec's command line."""
+        count = (os.cpu_count() or 1) if workers is None else workers
+        if count < 1:
+            raise ValueError(f"workers must be at least 1, not {count}")
+        if jobs_per_container < 1:
+            raise ValueError(f"jobs_per_container must be at least 1, not {jobs_per_container}")
+        self.jobs_per_container = jobs_per_container
+        #: The value of LABEL on every container of this sandbox.
+        self.id = uuid.uuid4().hex[:16]
+        self._queue: queue.SimpleQueue[tuple[Job, Future[JobResult]] | None] = queue.SimpleQueue()
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._closing = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._workers: list[_Container] = []
+        client = docker_client()
+        try:
+            self.image = image or default_tag()
+            status = image_status(client, self.image)
+            if not status.exists:
+                raise ScalerError(
+                    f"the sandbox image {self.image} is not built: run `scaler sandbox build-image`"
+                )
+            image_id = client.images.get(self.image).id.split(":")[-1]
+            self.cache_dir = (
+                Path(cache_dir)
+                if cache_dir is not None
+                else default_cache_dir() / f"docker-{image_id[:12]}"
+            )
+            self._builds = _Builds(self.cache_dir)
+            oom_events = OOM_EVENTS.get(str(client.info().get("CgroupVersion", "1")))
+            self._spec = _Spec(
+                image=self.image,
+                labels={LABEL: self.id, LABEL_OWNER: owner_token()},
+                memory_mb=memory_mb,
+                cpus=cpus,
+                pids=pids,
+                tmpfs_mb=tmpfs_mb,
+                cache_dir=str(self.cache_dir),
+                oom_events=oom_events,
+                runner_command=_runner_command(
+                    runner_path if status.labels.get(LABEL_RUNNER) == runner_sha256() else None,
+                    oom_events,
+                ),
+                api_version=client.api.api_version,
+            )
+            remove_leftovers(client.api)
+        finally:
+            client.close()
+        _LIVE.add(self)
+        _install_signal_handlers()
+        atexit.register(self.close)
+        try:
+            self._start(count)
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def workers(self) -> int:
+        """How many jobs run at once (one per container)."""
+        return len(self._workers)
+
+    def _start(self, count: int) -> None:
+        ready: list[Future[None]] = []
+        for i in range(count):
+            worker = _Container(self._spec, self._closing, self._builds)
+            started: Future[None] = Future()
+            thread = threading.Thread(
+                target=self._serve,
+                args=(worker, started),
+                name=f"scaler-docker-{i}",
+                daemon=True,
+            )
+            self._workers.append(worker)
+            self._threads.append(thread)
+            ready.append(started)
+            thread.start()
+        for started in ready:
+            started.result()
+
+    def _serve(self, worker: _Container, started: Future[None]) -> None:
+        """The thread that owns one container: starts it, feeds it, removes it."""
+        try:
+            worker.start()
+        except BaseException as exc:
+            started.set_exception(exc)
+            worker.stop()
+            return
+        started.set_result(None)
+        try:
+            while (item := self._queue.get()) is not None:
+                job, future = item
+                if not future.set_running_or_notify_cancel():
+                    continue
+                try:
+                    if worker.jobs_done >= self.jobs_per_container:
+                        worker.retire("recycled")
+                    future.set_result(worker.run(job, next(self._ids)))
+                except BaseException as exc:
+                    future.set_exception(exc)
+        finally:
+            worker.stop()
+
+    def submit(self, job: Job) -> Future[JobResult]:
+        future: Future[JobResult] = Future()
+        with self._lock:
+            if self._closed or self._closing.is_set():
+                raise SandboxClosed("DockerSandbox is closed")
+            self._queue.put((job, future))
+        return future
+
+    def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
+        futures = [self.submit(job) for job in jobs]
+        return [future.result() for future in futures]
+
+    def close(self) -> None:
+        """Cancels queued jobs, removes every container (jobs in flight end with SandboxClosed)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._closing.set()
+        atexit.unregister(self.close)
+        with contextlib.suppress(queue.Empty):
+            while item := self._queue.get_nowait():
+                item[1].cancel()
+        for _ in self._threads:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.interrupt()
+        for thread in self._threads:
+            thread.join()
+        _LIVE.discard(self)
+        with contextlib.closing(_api(self._spec.api_version)) as api:
+            for found in api.containers(all=True, filters={"label": f"{LABEL}={self.id}"}):
+                _remove(api, found["Id"])  # what a failed start may have left
+
+    def _cut_lifelines(self) -> None:
+        """From a signal handler (no locks): the engine then removes every container of this
+        sandbox, and the sandbox takes no more jobs (close() still joins its threads)."""
+        self._closing.set()
+        for worker in self._workers:
+            worker.interrupt(lifeline=True)
+
+    def __enter__(self) -> DockerSandbox:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+@attrs.frozen
+class _Spec:
+    """How every container of one sandbox is made, and how its runner is started."""
+
+    image: str
+    labels: dict[str, str]
+    memory_mb: int
+    cpus: float
+    pids: int
+    tmpfs_mb: int
+    cache_dir: str
+    #: The cgroup file counting OOM kills, as the containers see it (None: unknown).
+    oom_events: str | None
+    runner_command: list[str]
+    api_version: str
+
+    def create(self, api: Any, command: list[str]) -> str:
+        """Creates (does not start) a hardened container; returns its id."""
+        return create_hardened(
+            api,
+            self.image,
+            command,
+            labels=self.labels,
+            memory_mb=self.memory_mb,
+            cpus=self.cpus,
+            pids=self.pids,
+            tmpfs_mb=self.tmpfs_mb,
+            binds={self.cache_dir: {"bind": CACHE_MOUNT, "mode": "ro"}},
+        )
+
+
+def create_hardened(
+    api: Any,
+    image: str,
+    command: list[str],
+    *,
+    labels: dict[str, str],
+    memory_mb: int,
+    cpus: float,
+    pids: int,
+    tmpfs_mb: int,
+    binds: dict[str, dict[str, str]] | None = None,
+    auto_remove: bool = True,
+) -> str:
+    """A container as the sandbox makes them (also what the naive-docker baseline runs):
+    no network, read-only root, writable (noexec) tmpfs only at /tmp, uid 65534, no
+    capabilities, no-new-privileges, pids, memory (= memory + swap) and CPU limits, docker's
+    init, no logs kept. Its stdin is open, and closes when the first client attached to it
+    goes away (StdinOnce)."""
+    host_config = api.create_host_config(
+        network_mode="none",
+        read_only=True,
+        tmpfs={"/tmp": f"rw,noexec,nosuid,nodev,size={tmpfs_mb}m"},
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges"],
+        pids_limit=pids,
+        mem_limit=f"{memory_mb}m",
+        memswap_limit=f"{memory_mb}m",
+        nano_cpus=int(cpus * 1e9),
+        init=True,
+        log_config={"type": "none"},
+        auto_remove=auto_remove,
+        binds=binds or {},
+    )
+    created = api.create_container(
+        image,
+        command,
+        user=USER,
+        working_dir="/tmp",
+        environment={"TMPDIR": "/tmp"},
+        labels=labels,
+        stdin_open=True,
+        detach=False,  # what makes the SDK ask for StdinOnce
+        host_config=host_config,
+    )
+    return created["Id"]
+
+
+class _Container:
+    """One container and the runner exec'd in it, fed one job at a time by the thread owning it."""
+
+    def __init__(self, spec: _Spec, closing: threading.Event, builds: _Builds) -> None:
+        self.spec = spec
+        self.closing = closing
+        self.builds = builds
+        self.api: Any = None
+        self.id: str | None = None
+        self.lifeline: AttachStream | None = None
+        self.stream: AttachStream | None = None
+        self.jobs_done = 0
+        self.retired: str | None = None
+
+    def start(self) -> None:
+        """Creates the container, attaches the lifeline, starts it and its runner."""
+        import docker.errors
+
+        self.api = _api(self.spec.api_version)
+        self.jobs_done = 0
+        self.retired = None
+        try:
+            self.id = self.spec.create(self.api, ["cat"])
+            # Attached before the start: from then on, this process going away removes it.
+            self.lifeline = AttachStream(self.api.attach_socket(self.id, {"stdin": 1, "stream": 1}))
+            self.api.start(self.id)
+            exec_id = self.api.exec_create(
+                self.id,
+                self.spec.runner_command,
+                stdin=True,
+                environment=RUNNER_ENV,
+                workdir="/tmp",
+            )["Id"]
+            self.stream = AttachStream(self.api.exec_start(exec_id, socket=True))
+            hello = self._read_json(time.monotonic() + READY_TIMEOUT_S)
+        except (docker.errors.DockerException, WorkerLost) as exc:
+            detail = self.stream.stderr_tail() if self.stream else ""
+            raise ScalerError(
+                f"could not start a sandbox container from {self.spec.image}: {exc}"
+                + (f"\n{detail}" if detail else "")
+            ) from None
+        if hello.get("ready") is not True or hello.get("protocol") != runner.PROTOCOL:
+            raise ScalerError(f"the sandbox runner in {self.spec.image} said {hello!r}")
+
+    def run(self, job: Job, job_id: int, retry: bool = True) -> JobResult:
+        """The job's result. A job whose runner's stream ends runs once more, on a fresh
+        container: a runner can be lost between jobs (a job that killed the container's init
+        takes the runner down a moment after its own answer), and jobs are pure, so running
+        one twice is safe; a job that loses its runner twice fails with "runtime-error"."""
+        if self.closing.is_set():
+            raise SandboxClosed("DockerSandbox is closing")
+        if self.stream is None or self.retired:
+            log.debug("replacing a sandbox container", container=self.id, reason=self.retired)
+            self.stop()
+            self.start()
+        started = time.monotonic()
+        try:
+            return self._exchange(job, job_id)
+        except WorkerLost as exc:
+            if self.closing.is_set():
+                raise SandboxClosed("DockerSandbox closed while the job ran") from exc
+            oom = self._oom_killed()
+            detail = self.stream.stderr_tail() if self.stream else ""
+            self.retire("the runner was lost")
+            if retry and not oom and isinstance(exc, _StreamEnded):
+                return self.run(job, job_id, retry=False)
+            return JobResult(
+                status="memory" if oom else "runtime-error",
+                exit_code=None,
+                stdout="",
+                stderr=(
+                    f"sandbox worker died: {exc}"
+                    + (" (the kernel's OOM killer ran in its container)" if oom else "")
+                    + (f"\n[runner stderr]\n{detail}" if detail else "")
+                ),
+                wall_s=time.monotonic() - started,
+                cpu_s=0.0,
+            )
+
+    def _exchange(self, job: Job, job_id: int) -> JobResult:
+        """Sends the job, takes the answer, and publishes a build that came with it."""
+        assert self.stream is not None
+        self.jobs_done += 1
+        with self.builds.compiling(job.program):
+            deadline = time.monotonic() + _answer_budget(job)
+            self.stream.send(json.dumps(job.to_wire(job_id)).encode() + b"\n", deadline)
+            answer = self._read_json(deadline)
+            if answer.get("id") != job_id or answer.get("status") not in STATUSES:
+                raise WorkerLost(f"garbled output: {json.dumps(answer)[:200]}")
+            if "build" in answer and job.program.language == "cpp":
+                self.builds.publish(job.program.hash, answer["build"])
+        if self.stream.buffered():  # more than one line for one request: not to be trusted
+            self.retire("garbled output")
+        if answer.get("retire"):
+            self.retire(str(answer["retire"]))
+        return JobResult.from_wire(answer)
+
+    def retire(self, reason: str) -> None:
+        """Marks the container for replacement before its next job."""
+        self.retired = reason
+
+    def interrupt(self, lifeline: bool = False) -> None:
+        """From another thread (or a signal handler): ends the wait for an answer; with
+        ``lifeline``, also makes the engine stop and remove the container."""
+        for stream in (self.stream, self.lifeline if lifeline else None):
+            if stream is not None:
+                stream.shutdown()
+
+    def stop(self) -> None:
+        """Removes the container (its runner and anything left in it die with it)."""
+        container, self.id = self.id, None
+        for stream in (self.stream, self.lifeline):
+            if stream is not None:
+                stream.close()
+        self.stream = self.lifeline = None
+        if self.api is None:
+            return
+        if container is not None:
+            _remove(self.api, container)
+        self.api.close()
+        self.api = None
+
+    def _oom_killed(self) -> bool:
+        """Whether the kernel's OOM killer ran in the container. A container is retired after
+        any OOM kill, so a count above zero belongs to the job that was running."""
+        if self.id is None or self.spec.oom_events is None:
+            return False
+        try:
+            exec_id = self.api.exec_create(self.id, ["cat", self.spec.oom_events])["Id"]
+            output = self.api.exec_start(exec_id).decode("ascii", "replace")
+        except Exception:  # the container is gone or cannot start a process: no way to tell
+            return False
+        counts = [line.split()[1] for line in output.splitlines() if line.startswith("oom_kill ")]
+        return bool(counts) and counts[0] != "0"
+
+    def _read_json(self, deadline: float) -> dict[str, Any]:
+        assert self.stream is not None
+        line = self.stream.read_line(deadline)
+        try:
+            message = json.loads(line)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            raise WorkerLost(f"garbled output: {line[:200]!r}")
+        return message
+
+
+class _Builds:
+    """The host's C++ build cache, which every container sees read-only at CACHE_MOUNT.
+
+    A runner compiles a program missing from it into memory and hands the binary back; the
+    host publishes it here. While one container compiles a program, the others wait for it
+    rather than compile it too.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.dir = root / runner.CPP_CACHE
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for path in (root, self.dir):
+            path.chmod(0o755)  # the containers' uid reads it through the mount
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def known(self, program_hash: str) -> bool:
+        return any((self.dir / f"{program_hash}{end}").exists() for end in ("", ".error"))
+
+    @contextlib.contextmanager
+    def compiling(self, program: Program) -> Iterator[None]:
+        """Held around a job whose program may get compiled: one compile per program."""
+        if program.language != "cpp" or self.known(program.hash):
+            yield
+            return
+        with self._guard:
+            lock = self._locks.setdefault(program.hash, threading.Lock())
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                if self._locks.get(program.hash) is lock:
+                    del self._locks[program.hash]
+
+    def publish(self, program_hash: str, build: Any) -> None:
+        if not isinstance(build, dict) or not runner.HASH_RE.fullmatch(program_hash):
+            return
+        if isinstance(build.get("binary"), str):
+            _publish(self.dir / program_hash, base64.b64decode(build["binary"]), 0o755)
+        elif isinstance(build.get("error"), str):
+            _publish(self.dir / f"{program_hash}.error", build["error"].encode(), 0o644)
+
+
+class _StreamEnded(WorkerLost):
+    """The runner's stream closed: the runner, or its whole container, is gone."""
+
+
+class AttachStream:
+    """A hijacked attach connection: lines out of the multiplexed stdout, bytes into stdin."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+        self.raw: socket.socket = getattr(sock, "_sock", sock)
+        # Bytes the SDK's HTTP parser read past the response headers belong to the stream.
+        self.frames = bytearray(_buffered_past_headers(sock, self.raw))
+        self.out = bytearray()
+        self.err = bytearray()
+        self._sort_frames()
+
+    def send(self, data: bytes, deadline: float) -> None:
+        try:
+            self.raw.settimeout(max(0.001, deadline - time.monotonic()))
+            self.raw.sendall(data)
+        except OSError as exc:
+            raise _StreamEnded(f"could not send the job: {exc}") from None
+
+    def read_line(self, deadline: float) -> bytes:
+        """One line of the runner's stdout, read with a deadline (a hung runner must not hang
+        the host)."""
+        scanned = 0
+        while (end := self.out.find(b"\n", scanned)) < 0:
+            scanned = len(self.out)
+            self._receive(deadline)
+        line = bytes(self.out[:end])
+        del self.out[: end + 1]
+        return line
+
+    def read_to_end(self, deadline: float) -> tuple[bytes, bytes]:
+        """Everything until the stream ends: stdout, and the end of stderr."""
+        with contextlib.suppress(_StreamEnded):
+            while True:
+                self._receive(deadline)
+        return bytes(self.out), bytes(self.err)
+
+    def buffered(self) -> bool:
+        """Whether stdout holds anything past the last line read (after a short look)."""
+        with contextlib.suppress(WorkerLost):
+            while self._ready(0.0):
+                self._receive(time.monotonic())
+        return bool(self.out)
+
+    def stderr_tail(self) -> str:
+        return self.err.decode("utf-8", "replace").strip()
+
+    def _ready(self, timeout: float) -> bool:
+        pending = getattr(self.raw, "pending", None)  # TLS: decrypted bytes poll cannot see
+        if pending is not None and pending():
+            return True
+        poller = select.poll()
+        poller.register(self.raw.fileno(), select.POLLIN)
+        return bool(poller.poll(max(0.0, timeout) * 1000))
+
+    def _receive(self, deadline: float) -> None:
+        """Waits for the next chunk, and sorts the whole frames into stdout and stderr."""
+        if not self._ready(deadline - time.monotonic()):
+            raise WorkerLost("no answer in time")
+        try:
+            chunk = self.raw.recv(READ_CHUNK)
+        except OSError as exc:
+            raise _StreamEnded(f"its stream failed: {exc}") from None
+        if not chunk:
+            raise _StreamEnded("its output ended")
+        self.frames += chunk
+        self._sort_frames()
+
+    def _sort_frames(self) -> None:
+        while len(self.frames) >= FRAME_HEADER.size:
+            kind, size = FRAME_HEADER.unpack_from(self.frames)
+            if len(self.frames) < FRAME_HEADER.size + size:
+                break
+            payload = self.frames[FRAME_HEADER.size : FRAME_HEADER.size + size]
+            del self.frames[: FRAME_HEADER.size + size]
+            if kind == STDOUT:
+                self.out += payload
+            elif kind == STDERR:
+                self.err = (self.err + payload)[-RUNNER_STDERR_KEPT:]
+            else:
+                raise WorkerLost(f"garbled stream: frame type {kind}")
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(OSError):
+            self.raw.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        for closeable in (self.raw, self.sock, getattr(self.sock, "_response", None)):
+            with contextlib.suppress(Exception):
+                closeable.close()  # type: ignore[union-attr]
+
+
+def _buffered_past_headers(sock: Any, raw: socket.socket) -> bytes:
+    """Takes what the HTTP response's buffered reader holds beyond the upgrade headers: output
+    that came with them in one read (possible when the host is slow to read)."""
+    reader = getattr(
+        getattr(getattr(getattr(sock, "_response", None), "raw", None), "_fp", None), "fp", None
+    )
+    if reader is None or not hasattr(reader, "peek"):
+        return b""
+    timeout = raw.gettimeout()
+    raw.setblocking(False)
+    try:
+        held = reader.peek()  # buffered bytes only: the non-blocking socket adds none
+        return reader.read(len(held)) if held else b""
+    except OSError:
+        return b""
+    finally:
+        raw.settimeout(timeout)
+
+
+def _answer_budget(job: Job) -> float:
+    compile_s = runner.COMPILE_LIMITS.wall_s if job.program.language == "cpp" else 0.0
+    return job.limits.wall_s + compile_s + ANSWER_GRACE_S
+
+
+def _runner_command(runner_path: str | None, oom_events: str | None) -> list[str]:
+    """The exec that starts a runner: the image's, or this scaler's passed as an argument."""
+    args = ["--work-dir", WORK_DIR, "--cache-dir", CACHE_MOUNT, "--undumpable", "--read-only-cache"]
+    for path in SCRUB_DIRS:
+        args += ["--scrub", path]
+    if oom_events is not None:
+        args += ["--oom-events", oom_events]
+    if runner_path is not None:
+        return ["python3", runner_path, *args]
+    source = Path(runner.__file__).read_text(encoding="utf-8")
+    return ["python3", "-c", BOOTSTRAP, source, *args]
+
+
+def _publish(path: Path, data: bytes, mode: int) -> None:
+    """Writes under a temporary name, then renames: readers never see a partial file."""
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _api(version: str) -> Any:
+    """A low-level client of its own (the SDK's sessions are not made for sharing threads)."""
+    import docker
+
+    return docker.from_env(version=version, timeout=API_TIMEOUT_S).api
+
+
+def _remove(api: Any, container: str) -> None:
+    """Force-removes a container and waits until it is gone (auto-removal may race us)."""
+    import docker.errors
+
+    deadline = time.monotonic() + REMOVE_TIMEOUT_S
+    while True:
+        try:
+            api.remove_container(container, force=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or time.monotonic() > deadline:  # 409: being removed
+                raise
+            time.sleep(0.05)
+            continue
+        return
+
+
+# --- leftovers of crashed runs ---------------------------------------------------------------
+
+
+def _boot_id() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def _pid_namespace() -> str:
+    return str(os.stat("/proc/self/ns/pid").st_ino)
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (tells a pid's reuse apart)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner_token(pid: int | None = None) -> str:
+    """Names a live process for as long as it lives: boot id, pid namespace, pid, start time."""
+    pid = os.getpid() if pid is None else pid
+    return f"{_boot_id()}/{_pid_namespace()}/{pid}/{_start_time(pid)}"
+
+
+def _owner_alive(token: str) -> bool | None:
+    """Whether the process a token names still runs; None when this host cannot tell (another
+    machine sharing the engine, another pid namespace, or a boot before this one)."""
+    try:
+        boot, namespace, pid, started = token.split("/")
+    except ValueError:
+        return None
+    if boot != _boot_id() or namespace != _pid_namespace():
+        return None
+    return _start_time(int(pid)) == started
+
+
+def remove_leftovers(api: Any) -> list[str]:
+    """Removes sandbox containers whose owning process is dead, and stopped ones whose owner
+    this host cannot check (before a reboot, say); returns their ids. Containers of live
+    sandboxes, here or on other machines using the same engine, are left alone."""
+    removed = []
+    for found in api.containers(all=True, filters={"label": LABEL_OWNER}):
+        alive = _owner_alive(found.get("Labels", {}).get(LABEL_OWNER, ""))
+        if alive is False or (alive is None and found.get("State") != "running"):
+            _remove(api, found["Id"])
+            removed.append(found["Id"])
+    return removed
+
+
+# --- signals ---------------------------------------------------------------------------------
+
+_LIVE: weakref.WeakSet[DockerSandbox] = weakref.WeakSet()
+_PREVIOUS: dict[int, Any] = {}
+
+
+def _install_signal_handlers() -> None:
+    """Once per process, from the main thread (only it may set handlers; elsewhere the
+    lifeline alone removes the containers when the process dies). A signal that is ignored,
+    or handled outside Python, is left as it is."""
+    if _PREVIOUS or threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if previous == signal.SIG_DFL or callable(previous):
+            _PREVIOUS[signum] = signal.signal(signum, _on_signal)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    """Cuts every live sandbox's lifelines (the engine removes those containers, whatever this
+    process does next), then does what the previous handler would have done."""
+    for sandbox in list(_LIVE):
+        sandbox._cut_lifelines()
+    previous = _PREVIOUS[signum]
+    if callable(previous):
+        previous(signum, frame)
+    else:  # the default action: terminate (SIGINT's default in Python raises, above)
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)

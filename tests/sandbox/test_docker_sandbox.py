@@ -1,0 +1,358 @@
+"""DockerSandbox end to end: real containers, real limits, real cleanup."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scaler.errors import ScalerError
+from scaler.model import Program
+from scaler.plugins import Plugins
+from scaler.sandbox.docker import (
+    LABEL,
+    LABEL_OWNER,
+    DockerSandbox,
+    create_hardened,
+    owner_token,
+    remove_leftovers,
+)
+from scaler.sandbox.image import RUNNER_PATH, default_tag
+from scaler.sandbox.jobs import Job, Sandbox
+from scaler.sandbox.runner import CPP_CACHE
+from tests.sandbox.conftest import (
+    DOCKER_MEMORY_MB,
+    DOCKER_PIDS,
+    assert_serves,
+    docker_api,
+    job,
+    run,
+    sandbox_containers,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CPP_ECHO = """
+#include <iostream>
+#include <string>
+int main() {
+    std::string line, all;
+    while (std::getline(std::cin, line)) all += line + "|";
+    std::cout << all << std::endl;
+}
+"""
+
+HOSTNAME = "import socket\nprint(socket.gethostname())"
+
+
+def wait_until(condition: Any, what: str, timeout: float = 60.0) -> None:
+    """Polls until condition() holds; the engine removes containers asynchronously."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting: {what}")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def single(tmp_path: Path) -> Iterator[DockerSandbox]:
+    """One container, recycled after three jobs."""
+    with DockerSandbox(
+        workers=1, jobs_per_container=3, memory_mb=DOCKER_MEMORY_MB, cache_dir=tmp_path
+    ) as box:
+        yield box
+
+
+def test_a_missing_docker_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "docker", None)
+    with pytest.raises(ScalerError, match=r"pip install 'scaler\[docker\]'"):
+        DockerSandbox(workers=1)
+
+
+def test_an_unreachable_engine_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    with pytest.raises(ScalerError, match="no Docker engine answers"):
+        DockerSandbox(workers=1)
+
+
+def test_docker_is_a_registered_backend() -> None:
+    assert "docker" in Plugins.load(environ={}).registry("sandboxes")
+
+
+@pytest.mark.docker
+def test_a_missing_image_is_named() -> None:
+    with pytest.raises(ScalerError, match="scaler-sandbox:no-such-tag is not built"):
+        DockerSandbox(workers=1, image="scaler-sandbox:no-such-tag")
+
+
+@pytest.mark.docker
+def test_is_a_sandbox(docker_box: DockerSandbox) -> None:
+    assert isinstance(docker_box, Sandbox)
+    assert (docker_box.name, docker_box.workers) == ("docker", 2)
+
+
+@pytest.mark.docker
+def test_containers_are_hardened(docker_box: DockerSandbox) -> None:
+    containers = sandbox_containers(docker_box.id)
+    assert len(containers) == 2
+    for found in containers:
+        info = docker_api().inspect_container(found["Id"])
+        host = info["HostConfig"]
+        assert info["Config"]["User"] == "65534:65534"
+        assert info["Config"]["Labels"][LABEL] == docker_box.id
+        assert info["Config"]["Labels"][LABEL_OWNER] == owner_token()
+        assert host["NetworkMode"] == "none"
+        assert host["ReadonlyRootfs"] is True
+        assert host["CapDrop"] == ["ALL"]
+        assert host["SecurityOpt"] == ["no-new-privileges"]
+        assert host["PidsLimit"] == DOCKER_PIDS
+        assert host["Memory"] == host["MemorySwap"] == DOCKER_MEMORY_MB * 1024 * 1024
+        assert host["NanoCpus"] == 10**9
+        assert host["Init"] is True
+        assert host["AutoRemove"] is True
+        assert host["LogConfig"]["Type"] == "none"
+        assert list(host["Tmpfs"]) == ["/tmp"] and "noexec" in host["Tmpfs"]["/tmp"]
+        assert host["Binds"] == [f"{docker_box.cache_dir}:/cache:ro"]
+
+
+@pytest.mark.docker
+def test_python_and_cpp_jobs_come_back_in_order(docker_box: DockerSandbox) -> None:
+    jobs = [job("python", "print(int(input()) * 2)", str(i)) for i in range(20)]
+    jobs += [job("cpp", CPP_ECHO, f"{i}\nx") for i in range(6)]
+    results = docker_box.run_batch(jobs)
+    assert [r.status for r in results] == ["ok"] * len(jobs)
+    assert [r.stdout for r in results[:20]] == [f"{2 * i}\n" for i in range(20)]
+    assert [r.stdout for r in results[20:]] == [f"{i}|x|\n" for i in range(6)]
+
+
+@pytest.mark.docker
+def test_jobs_run_as_nobody_in_a_clean_environment(docker_box: DockerSandbox) -> None:
+    # Nothing beside the runner, nor the work dir, is importable.
+    source = """
+import os, sys
+print(os.getuid(), os.getgid(), sorted(os.environ))
+print([p for p in sys.path if p in ("", ".", "/opt/scaler") or p.startswith("/tmp")])
+"""
+    result = run(docker_box, "python", source)
+    assert result.stdout == "65534 65534 ['HOME', 'LANG', 'PATH', 'TMPDIR']\n[]\n"
+
+
+@pytest.mark.docker
+def test_a_build_is_compiled_once_published_and_shared(docker_box: DockerSandbox) -> None:
+    program = Program("cpp", CPP_ECHO + "// shared build\n")
+    artifact = docker_box.cache_dir / CPP_CACHE / program.hash
+    results = docker_box.run_batch([Job(program, f"{i}\n") for i in range(6)])
+    assert [r.stdout for r in results] == [f"{i}|\n" for i in range(6)]
+    before = artifact.stat()
+    again = docker_box.run_batch([Job(program, "y\n"), Job(program, "z\n")])
+    assert [r.stdout for r in again] == ["y|\n", "z|\n"]
+    after = artifact.stat()
+    # A second build would have been published by rename: a new inode.
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert sorted(p.name for p in artifact.parent.iterdir() if program.hash in p.name) == [
+        program.hash
+    ]
+
+
+@pytest.mark.docker
+def test_compile_errors_are_remembered(docker_box: DockerSandbox) -> None:
+    source = "int main() { return undeclared_thing; }\n"
+    first = run(docker_box, "cpp", source)
+    assert (first.status, first.exit_code) == ("compile-error", None)
+    assert "undeclared_thing" in first.stderr
+    marker = docker_box.cache_dir / CPP_CACHE / f"{Program('cpp', source).hash}.error"
+    assert marker.read_text() == first.stderr
+    assert run(docker_box, "cpp", source).stderr == first.stderr
+
+
+@pytest.mark.docker
+def test_jobs_cannot_reach_the_runner(docker_box: DockerSandbox) -> None:
+    source = """
+import ctypes, os
+runner = f"/proc/{os.getppid()}"
+for name in ("fd", "mem", "environ"):
+    try:
+        os.listdir(f"{runner}/fd") if name == "fd" else open(f"{runner}/{name}", "rb")
+        print(name, "open")
+    except PermissionError:
+        print(name, "denied")
+libc = ctypes.CDLL(None, use_errno=True)
+print("ptrace", "denied" if libc.ptrace(16, os.getppid(), 0, 0) != 0 else "attached")
+"""
+    result = run(docker_box, "python", source)
+    assert result.stdout == "fd denied\nmem denied\nenviron denied\nptrace denied\n"
+
+
+@pytest.mark.docker
+def test_nothing_a_job_leaves_in_writable_places_reaches_the_next(single: DockerSandbox) -> None:
+    litter = """
+import os
+for path in ("/tmp/left", "/dev/shm/left", "../left", "left"):
+    open(path, "w").write("x")
+os.makedirs("/tmp/deep/locked")
+os.chmod("/tmp/deep", 0)
+os.chmod("..", 0)
+"""
+    look = """
+import json, os
+mine = os.path.basename(os.getcwd())
+print(json.dumps([os.listdir("/tmp"), os.listdir("/dev/shm"), os.listdir("..") == [mine]]))
+"""
+    assert run(single, "python", litter).status == "ok"
+    result = run(single, "python", look)  # the same container: it is recycled after three
+    assert (result.status, result.stdout) == ("ok", '[["jobs"], [], true]\n')
+
+
+@pytest.mark.docker
+def test_containers_are_recycled_after_n_jobs(single: DockerSandbox) -> None:
+    hosts = [run(single, "python", HOSTNAME).stdout for _ in range(7)]
+    assert hosts[0] == hosts[1] == hosts[2] != hosts[3] == hosts[4] == hosts[5] != hosts[6]
+    assert len({hosts[0], hosts[3], hosts[6]}) == 3
+    assert len(sandbox_containers(single.id)) == 1  # the recycled ones are gone
+
+
+@pytest.mark.docker
+def test_an_oom_kill_retires_the_container(single: DockerSandbox) -> None:
+    bomb = """
+import os, time
+for _ in range(3):
+    if os.fork() == 0:
+        data = b"x" * (200 * 1024 * 1024)
+        time.sleep(2)
+        os._exit(0)
+data = b"x" * (200 * 1024 * 1024)
+"""
+    host = run(single, "python", HOSTNAME).stdout
+    result = run(single, "python", bomb, memory_mb=512, processes=16)
+    assert result.status == "memory"
+    assert "[killed by the kernel: the sandbox's memory limit]" in result.stderr
+    assert run(single, "python", HOSTNAME).stdout != host
+
+
+@pytest.mark.docker
+def test_a_job_that_stops_its_container_harms_no_other_job(docker_box: DockerSandbox) -> None:
+    # Killing docker's init's child (the lifeline's cat) stops the whole container, a moment
+    # later: the answer may still come, or not. Either way the next jobs run normally, even
+    # one sent to the runner that was about to die (it is run again on a fresh container).
+    stop = """
+import os
+for pid in os.listdir("/proc"):
+    if pid.isdigit() and open(f"/proc/{pid}/comm").read() == "cat\\n":
+        os.kill(int(pid), 9)
+"""
+    for _ in range(3):
+        assert run(docker_box, "python", stop).status in ("ok", "runtime-error")
+        assert_serves(docker_box)
+
+
+@pytest.mark.docker
+def test_the_runner_comes_from_the_image_when_it_is_current(tmp_path: Path) -> None:
+    cmdline = "import os\nprint(open(f'/proc/{os.getppid()}/cmdline').read().split(chr(0))[1])"
+    with DockerSandbox(workers=1, cache_dir=tmp_path) as box:
+        assert run(box, "python", cmdline).stdout == f"{RUNNER_PATH}\n"
+    # None: this scaler's runner, passed on the command line (no image rebuild needed).
+    with DockerSandbox(workers=1, cache_dir=tmp_path, runner_path=None) as box:
+        assert run(box, "python", cmdline).stdout == "-c\n"
+
+
+@pytest.mark.docker
+def test_close_removes_every_container_and_refuses_jobs(tmp_path: Path) -> None:
+    box = DockerSandbox(workers=2, cache_dir=tmp_path)
+    assert run(box, "python", "print(1)").stdout == "1\n"
+    assert len(sandbox_containers(box.id)) == 2
+    box.close()
+    box.close()
+    assert sandbox_containers(box.id) == []
+    with pytest.raises(RuntimeError, match="closed"):
+        box.submit(job("python", "print(1)"))
+
+
+@pytest.mark.docker
+def test_leftovers_of_dead_owners_are_removed_on_start(tmp_path: Path) -> None:
+    from docker.errors import NotFound
+
+    api = docker_api()
+    gone = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=-1)
+    dead_owner = owner_token(gone.pid)
+    gone.communicate(b"")
+
+    def leftover(owner: str) -> str:
+        return create_hardened(
+            api,
+            default_tag(),
+            ["cat"],
+            labels={LABEL: "a-test", LABEL_OWNER: owner},
+            memory_mb=64,
+            cpus=0.1,
+            pids=8,
+            tmpfs_mb=1,
+        )
+
+    dead, alive = leftover(dead_owner), leftover(owner_token())
+    try:
+        with DockerSandbox(workers=1, cache_dir=tmp_path):
+            ids = {c["Id"] for c in sandbox_containers("a-test")}
+        assert ids == {alive}
+        assert remove_leftovers(api) == []
+    finally:
+        for container in (dead, alive):
+            with contextlib.suppress(NotFound):
+                api.remove_container(container, force=True)
+
+
+HOLDER = """
+import signal, sys, time
+from scaler.sandbox.docker import DockerSandbox
+if sys.argv[1] == "previous":
+    signal.signal(signal.SIGTERM, lambda *_: (print("previous handler", flush=True), sys.exit(3)))
+box = DockerSandbox(workers=2, cache_dir=sys.argv[2])
+print(box.id, flush=True)
+try:
+    time.sleep(600)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    time.sleep(600)
+"""
+
+
+def hold_a_sandbox(mode: str, cache_dir: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(HOLDER), mode, str(cache_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    sandbox_id = proc.stdout.readline().strip()
+    assert len(sandbox_containers(sandbox_id)) == 2
+    return proc, sandbox_id
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "SIGTERM after a handler", "SIGINT"])
+def test_a_dying_host_process_leaves_no_container(how: str, tmp_path: Path) -> None:
+    proc, sandbox_id = hold_a_sandbox("previous" if "handler" in how else "", tmp_path)
+    try:
+        os.kill(proc.pid, getattr(signal, how.split()[0]))
+        wait_until(lambda: sandbox_containers(sandbox_id) == [], f"{how}: containers removed")
+        assert proc.stdout is not None
+        if how == "SIGINT":  # Ctrl-C is not swallowed: the program's own handler ran
+            assert proc.stdout.readline() == "interrupted\n"
+        else:
+            proc.wait(timeout=60)
+            expected = {"SIGKILL": -9, "SIGTERM": -15, "SIGTERM after a handler": 3}[how]
+            assert proc.returncode == expected
+            if "handler" in how:
+                assert proc.stdout.read() == "previous handler\n"
+    finally:
+        proc.kill()
+        proc.wait()
