@@ -37,7 +37,7 @@ class Check:
 class Choice:
     backend: str
     reason: str
-    #: Docker answers but the image is missing or stale: building it would enable docker.
+    #: Docker answers but the image is missing: building it would enable docker.
     can_build_image: bool = False
 
 
@@ -57,17 +57,18 @@ def _docker_checks(tag: str | None) -> tuple[list[Check], bool, bool]:
             Check("sandbox image", False, f"{status.tag} is not built: scaler sandbox build-image")
         )
     elif status.stale_reason:
+        # Still usable: the backend then passes this scaler's runner in when it starts one.
         checks.append(
             Check(
                 "sandbox image",
-                False,
-                f"{status.tag} is stale: {status.stale_reason}; scaler sandbox build-image --force",
+                True,
+                f"{status.tag} is stale ({status.stale_reason}) but usable; refresh it with "
+                "scaler sandbox build-image",
             )
         )
     else:
         checks.append(Check("sandbox image", True, f"{status.tag} is current"))
-    usable = status.usable
-    return checks, usable, not usable
+    return checks, status.exists, not status.exists
 
 
 def diagnose(plugins: Plugins, tag: str | None = None) -> tuple[list[Check], Choice]:

@@ -81,3 +81,19 @@ def test_non_root_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     checks, _ = diagnose(Plugins.load(environ={"SCALER_LOAD_PLUGINS": ""}))
     (root,) = [c for c in checks if c.name == "root"]
     assert not root.ok and "run as you" in root.detail
+
+
+def test_a_stale_image_is_still_used_and_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaler.sandbox import image
+
+    class Client:
+        def version(self) -> dict[str, str]:
+            return {"Version": "20.10"}
+
+    stale = image.ImageStatus("scaler-sandbox:x", True, {image.LABEL_RUNNER: "old"})
+    monkeypatch.setattr(image, "docker_client", Client)
+    monkeypatch.setattr(image, "image_status", lambda client, tag: stale)
+    checks, choice = diagnose(plugins_with_docker(object))
+    assert choice.backend == "docker"
+    (check,) = [c for c in checks if c.name == "sandbox image"]
+    assert check.ok and "stale" in check.detail and "usable" in check.detail
