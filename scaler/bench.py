@@ -11,6 +11,7 @@ the number of cores. Either baseline can also be benchmarked on its own (``--bac
 
 from __future__ import annotations
 
+import abc
 import os
 import random
 import socket
@@ -71,7 +72,7 @@ def measure_backend(factory: InstanceFactory, requests: Sequence[Request]) -> di
     }
 
 
-class _PerCall:
+class _PerCall(abc.ABC):
     """A Sandbox that starts something new for every job, ``workers`` jobs at a time. C++
     programs are built beforehand (``prepare``), outside the figure, as our backends' caches
     would have them."""
@@ -99,13 +100,13 @@ class _PerCall:
         status = "ok" if code == 0 else "timeout" if code is None else "runtime-error"
         return JobResult(status, code, stdout, stderr, time.perf_counter() - start, 0.0)
 
+    @abc.abstractmethod
     def build(self, program: Program) -> str:
         """Compiles a C++ program; returns what ``call`` needs to find the binary."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def call(self, job: Job) -> tuple[int | None, str, str]:
         """Runs one job in something new: exit code (None: timed out), stdout, stderr."""
-        raise NotImplementedError
 
     def close(self) -> None:
         self._pool.shutdown()

@@ -21,26 +21,21 @@ docs/sandbox.md ("The Docker backend") says why, and what each choice costs.
 
 from __future__ import annotations
 
-import atexit
 import base64
 import contextlib
-import itertools
 import json
 import os
-import queue
 import select
 import signal
 import socket
 import struct
-import tempfile
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any
 
 import attrs
@@ -58,7 +53,8 @@ from scaler.sandbox.image import (
     runner_sha256,
 )
 from scaler.sandbox.jobs import STATUSES, Job, JobResult
-from scaler.sandbox.process import SandboxClosed, WorkerLost, default_cache_dir
+from scaler.sandbox.pool import SandboxClosed, WorkerPool
+from scaler.sandbox.process import WorkerLost, default_cache_dir
 
 log = structlog.get_logger("scaler.sandbox")
 
@@ -102,7 +98,7 @@ FRAME_HEADER = struct.Struct(">BxxxL")
 STDOUT, STDERR = 1, 2
 
 
-class DockerSandbox:
+class DockerSandbox(WorkerPool):
     """Runs jobs on N warm, hardened containers, each hosting one runner, one job at a time.
 
     The same surface as ProcessSandbox: ``submit(job) -> Future``, ``run_batch(jobs)`` (results
@@ -140,16 +136,10 @@ class DockerSandbox:
             raise ValueError(f"workers must be at least 1, not {count}")
         if jobs_per_container < 1:
             raise ValueError(f"jobs_per_container must be at least 1, not {jobs_per_container}")
+        super().__init__()
         self.jobs_per_container = jobs_per_container
         #: The value of LABEL on every container of this sandbox.
         self.id = uuid.uuid4().hex[:16]
-        self._queue: queue.SimpleQueue[tuple[Job, Future[JobResult]] | None] = queue.SimpleQueue()
-        self._ids = itertools.count()
-        self._lock = threading.Lock()
-        self._closed = False
-        self._closing = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._workers: list[_Container] = []
         client = docker_client()
         try:
             self.image = image or default_tag()
@@ -186,88 +176,20 @@ class DockerSandbox:
             client.close()
         _LIVE.add(self)
         _install_signal_handlers()
-        atexit.register(self.close)
         try:
-            self._start(count)
+            self._start_workers(
+                [_Container(self._spec, self._closing, self._builds) for _ in range(count)],
+                "scaler-docker",
+            )
         except BaseException:
             self.close()
             raise
 
-    @property
-    def workers(self) -> int:
-        """How many jobs run at once (one per container)."""
-        return len(self._workers)
+    def _before_job(self, worker: _Container) -> None:
+        if worker.jobs_done >= self.jobs_per_container:
+            worker.retire("recycled")
 
-    def _start(self, count: int) -> None:
-        ready: list[Future[None]] = []
-        for i in range(count):
-            worker = _Container(self._spec, self._closing, self._builds)
-            started: Future[None] = Future()
-            thread = threading.Thread(
-                target=self._serve,
-                args=(worker, started),
-                name=f"scaler-docker-{i}",
-                daemon=True,
-            )
-            self._workers.append(worker)
-            self._threads.append(thread)
-            ready.append(started)
-            thread.start()
-        for started in ready:
-            started.result()
-
-    def _serve(self, worker: _Container, started: Future[None]) -> None:
-        """The thread that owns one container: starts it, feeds it, removes it."""
-        try:
-            worker.start()
-        except BaseException as exc:
-            started.set_exception(exc)
-            worker.stop()
-            return
-        started.set_result(None)
-        try:
-            while (item := self._queue.get()) is not None:
-                job, future = item
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    if worker.jobs_done >= self.jobs_per_container:
-                        worker.retire("recycled")
-                    future.set_result(worker.run(job, next(self._ids)))
-                except BaseException as exc:
-                    future.set_exception(exc)
-        finally:
-            worker.stop()
-
-    def submit(self, job: Job) -> Future[JobResult]:
-        future: Future[JobResult] = Future()
-        with self._lock:
-            if self._closed or self._closing.is_set():
-                raise SandboxClosed("DockerSandbox is closed")
-            self._queue.put((job, future))
-        return future
-
-    def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
-        futures = [self.submit(job) for job in jobs]
-        return [future.result() for future in futures]
-
-    def close(self) -> None:
-        """Cancels queued jobs, removes every container (jobs in flight end with SandboxClosed)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._closing.set()
-        atexit.unregister(self.close)
-        with contextlib.suppress(queue.Empty):
-            while item := self._queue.get_nowait():
-                item[1].cancel()
-        for _ in self._threads:
-            self._queue.put(None)
-        for worker in self._workers:
-            worker.interrupt()
-        for thread in self._threads:
-            thread.join()
+    def _release(self) -> None:
         _LIVE.discard(self)
         with contextlib.closing(_api(self._spec.api_version)) as api:
             for found in api.containers(all=True, filters={"label": f"{LABEL}={self.id}"}):
@@ -279,17 +201,6 @@ class DockerSandbox:
         self._closing.set()
         for worker in self._workers:
             worker.interrupt(lifeline=True)
-
-    def __enter__(self) -> DockerSandbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 @attrs.frozen
@@ -556,9 +467,9 @@ class _Builds:
         if not isinstance(build, dict) or not runner.HASH_RE.fullmatch(program_hash):
             return
         if isinstance(build.get("binary"), str):
-            _publish(self.dir / program_hash, base64.b64decode(build["binary"]), 0o755)
+            runner.publish(str(self.dir / program_hash), base64.b64decode(build["binary"]), 0o755)
         elif isinstance(build.get("error"), str):
-            _publish(self.dir / f"{program_hash}.error", build["error"].encode(), 0o644)
+            runner.publish(str(self.dir / f"{program_hash}.error"), build["error"].encode(), 0o644)
 
 
 class _StreamEnded(WorkerLost):
@@ -692,20 +603,6 @@ def _runner_command(runner_path: str | None, oom_events: str | None) -> list[str
         return ["python3", runner_path, *args]
     source = Path(runner.__file__).read_text(encoding="utf-8")
     return ["python3", "-c", BOOTSTRAP, source, *args]
-
-
-def _publish(path: Path, data: bytes, mode: int) -> None:
-    """Writes under a temporary name, then renames: readers never see a partial file."""
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with open(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _api(version: str) -> Any:

@@ -10,15 +10,12 @@ module docstring lists what the process backend cannot stop.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import fcntl
 import grp
-import itertools
 import json
 import os
 import pwd
-import queue
 import select
 import shutil
 import signal
@@ -29,14 +26,12 @@ import sysconfig
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
-from concurrent.futures import Future
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from scaler.sandbox import runner
 from scaler.sandbox.jobs import STATUSES, Job, JobResult
+from scaler.sandbox.pool import SandboxClosed, WorkerPool
 
 #: Jobs of worker i run as a uid (and gid) from this range that no account and no other sandbox
 #: on the host uses, so that killing "every process of the uid" after a job is exact.
@@ -63,11 +58,7 @@ class WorkerLost(Exception):
     """The runner died, went silent, or wrote something that is not its answer."""
 
 
-class SandboxClosed(RuntimeError):
-    pass
-
-
-class ProcessSandbox:
+class ProcessSandbox(WorkerPool):
     """Runs jobs on N warm runner processes (``runner.py``), one job per runner at a time.
 
     Each worker is a runner subprocess owned by one thread that feeds it jobs from a shared
@@ -93,15 +84,9 @@ class ProcessSandbox:
         run_as_uid = is_root if run_as_uid is None else run_as_uid
         if run_as_uid and not is_root:
             raise ValueError("run_as_uid needs root")
+        super().__init__()
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        self._queue: queue.SimpleQueue[tuple[Job, Future[JobResult]] | None] = queue.SimpleQueue()
-        self._ids = itertools.count()
-        self._lock = threading.Lock()
-        self._closed = False
-        self._closing = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._workers: list[_Worker] = []
         self._uid_claims: list[tuple[int, int]] = []
         self._work_root = Path(tempfile.mkdtemp(prefix="scaler-sandbox-", dir=_scratch_dir()))
         try:
@@ -110,99 +95,24 @@ class ProcessSandbox:
             self.close()
             raise
 
-    @property
-    def workers(self) -> int:
-        """How many jobs run at once."""
-        return len(self._workers)
-
     def _start(self, count: int, run_as_uid: bool) -> None:
         self._work_root.chmod(0o711)  # job uids must traverse it to reach their own dirs
         if run_as_uid:
             self._uid_claims = _claim_uids(count)
         command = [_runner_python(run_as_uid), runner.__file__, "--cache-dir", str(self.cache_dir)]
-        ready: list[Future[None]] = []
+        workers = []
         for i in range(count):
             argv = [*command, "--work-dir", str(self._work_root / f"w{i}")]
             if run_as_uid:
                 uid = self._uid_claims[i][0]
                 argv += ["--uid", str(uid), "--gid", str(uid)]
-            worker = _Worker(argv, self._closing)
-            started: Future[None] = Future()
-            thread = threading.Thread(
-                target=self._serve, args=(worker, started), name=f"scaler-sandbox-{i}", daemon=True
-            )
-            self._workers.append(worker)
-            self._threads.append(thread)
-            ready.append(started)
-            thread.start()
-        atexit.register(self.close)
-        for started in ready:
-            started.result()
+            workers.append(_Worker(argv, self._closing))
+        self._start_workers(workers, "scaler-sandbox")
 
-    def _serve(self, worker: _Worker, started: Future[None]) -> None:
-        """The thread that owns one runner. It also starts it, so that the runner's parent-death
-        signal (which follows the creating thread) fires exactly when this thread ends."""
-        try:
-            worker.start()
-        except BaseException as exc:
-            started.set_exception(exc)
-            return
-        started.set_result(None)
-        try:
-            while (item := self._queue.get()) is not None:
-                job, future = item
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    future.set_result(worker.run(job, next(self._ids)))
-                except BaseException as exc:
-                    future.set_exception(exc)
-        finally:
-            worker.stop()
-
-    def submit(self, job: Job) -> Future[JobResult]:
-        future: Future[JobResult] = Future()
-        with self._lock:
-            if self._closed:
-                raise SandboxClosed("ProcessSandbox is closed")
-            self._queue.put((job, future))
-        return future
-
-    def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
-        futures = [self.submit(job) for job in jobs]
-        return [future.result() for future in futures]
-
-    def close(self) -> None:
-        """Cancels queued jobs, stops the runners (jobs in flight end with SandboxClosed)."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._closing.set()
-        atexit.unregister(self.close)
-        with contextlib.suppress(queue.Empty):
-            while item := self._queue.get_nowait():
-                item[1].cancel()
-        for _ in self._threads:
-            self._queue.put(None)
-        for worker in self._workers:
-            worker.interrupt()
-        for thread in self._threads:
-            thread.join()
+    def _release(self) -> None:
         for _, fd in self._uid_claims:
             os.close(fd)
         shutil.rmtree(self._work_root, ignore_errors=True)
-
-    def __enter__(self) -> ProcessSandbox:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class _Worker:

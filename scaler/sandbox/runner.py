@@ -634,7 +634,7 @@ def _flock(path: str) -> Iterator[None]:
         os.close(fd)
 
 
-def _publish(path: str, data: bytes, mode: int) -> None:
+def publish(path: str, data: bytes, mode: int) -> None:
     """Writes under a temporary name, then renames: readers never see a partial file."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
     try:
@@ -662,9 +662,9 @@ def _binary(program_hash: str, source: str, cfg: Config) -> str:
             with open(failure, encoding="utf-8") as f:
                 raise CompileError(f.read())
         try:
-            _publish(binary, _compile(source, cfg), 0o755)
+            publish(binary, _compile(source, cfg), 0o755)
         except CompileError as exc:
-            _publish(failure, str(exc).encode(), 0o644)
+            publish(failure, str(exc).encode(), 0o644)
             raise
     return binary
 
