@@ -124,6 +124,17 @@ class InstanceFactory:
 
     def make(self, requests: Sequence[Request]) -> list[Instance]:
         """One instance per request, in order; any failure raises InstanceError naming all."""
+        made = self.make_each(requests)
+        errors = [str(item) for item in made if isinstance(item, InstanceError)]
+        if errors:
+            raise InstanceError("; ".join(errors))
+        return [item for item in made if isinstance(item, Instance)]
+
+    def make_each(self, requests: Sequence[Request]) -> list[Instance | InstanceError]:
+        """One result per request, in order: the instance, or the error that stopped it.
+
+        A training run uses this form: one bad seed should cost one prompt, not the step.
+        """
         for request in requests:
             check_level(request.env, request.level)
         generated = self.sandbox.run_batch(
@@ -141,56 +152,56 @@ class InstanceFactory:
                 for r in requests
             ]
         )
-        errors: list[str] = []
-        inputs: list[dict[str, Any]] = []
-        for request, result in zip(requests, generated, strict=True):
+        results: list[Instance | InstanceError | None] = [None] * len(requests)
+        inputs: dict[int, dict[str, Any]] = {}
+        for index, (request, result) in enumerate(zip(requests, generated, strict=True)):
             if not result.ok:
-                errors.append(_failure(request, "the generator", result))
-                inputs.append({"stdin": "", "shown_input": None})
+                results[index] = InstanceError(_failure(request, "the generator", result))
                 continue
             try:
-                inputs.append(json.loads(result.stdout))
+                inputs[index] = json.loads(result.stdout)
             except json.JSONDecodeError:
-                errors.append(f"{request.env.id}: the generator harness printed invalid JSON")
-                inputs.append({"stdin": "", "shown_input": None})
-        if errors:
-            raise InstanceError("; ".join(errors))
-
+                results[index] = InstanceError(
+                    f"{request.env.id} level {request.level} seed {request.seed}: "
+                    "the generator harness printed invalid JSON"
+                )
+        order = sorted(inputs)
         solved = self.sandbox.run_batch(
             [
-                Job(r.env.solutions[0], data["stdin"], r.env.limits)
-                for r, data in zip(requests, inputs, strict=True)
+                Job(requests[i].env.solutions[0], inputs[i]["stdin"], requests[i].env.limits)
+                for i in order
             ]
         )
-        instances: list[Instance] = []
-        for request, data, result in zip(requests, inputs, solved, strict=True):
-            env = request.env
-            if not result.ok:
-                errors.append(_failure(request, "the reference solution", result))
-                continue
-            answer = canonical_answer(env.output_type, result.stdout)
-            problem = _answer_problem(env.output_type, answer)
-            if problem:
-                errors.append(f"{env.id} level {request.level} seed {request.seed}: {problem}")
-                continue
-            instances.append(
-                Instance(
-                    env_id=env.id,
-                    env_version=env.version,
-                    level=request.level,
-                    seed=request.seed,
-                    params=env.params_at(request.level),
-                    stdin=data["stdin"],
-                    shown_input=data["shown_input"],
-                    answer=answer,
-                    output_type=env.output_type,
-                    messages=tuple(self.render(env, data["shown_input"])),
-                )
-            )
-        if errors:
-            raise InstanceError("; ".join(errors))
-        self.plugins.hook.scaler_instances_generated(instances=instances)
-        return instances
+        for index, result in zip(order, solved, strict=True):
+            results[index] = self._instance(requests[index], inputs[index], result)
+        made = [item for item in results if item is not None]
+        instances = [item for item in made if isinstance(item, Instance)]
+        if instances:
+            self.plugins.hook.scaler_instances_generated(instances=instances)
+        return made
+
+    def _instance(
+        self, request: Request, data: dict[str, Any], result: JobResult
+    ) -> Instance | InstanceError:
+        env = request.env
+        if not result.ok:
+            return InstanceError(_failure(request, "the reference solution", result))
+        answer = canonical_answer(env.output_type, result.stdout)
+        problem = _answer_problem(env.output_type, answer)
+        if problem:
+            return InstanceError(f"{env.id} level {request.level} seed {request.seed}: {problem}")
+        return Instance(
+            env_id=env.id,
+            env_version=env.version,
+            level=request.level,
+            seed=request.seed,
+            params=env.params_at(request.level),
+            stdin=data["stdin"],
+            shown_input=data["shown_input"],
+            answer=answer,
+            output_type=env.output_type,
+            messages=tuple(self.render(env, data["shown_input"])),
+        )
 
     def sample(self, env: EnvSpec, level: int, seed: int, n: int = 1) -> list[Instance]:
         """``n`` instances of one env at one level, seeds ``seed .. seed + n - 1``."""

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scaler.errors import PoolError
+from scaler.files import write_atomic
 from scaler.model import (
     GENERATOR_CONTRACTS,
     LANGUAGES,
@@ -203,15 +204,6 @@ def load_pool(path: str | os.PathLike[str]) -> list[EnvSpec]:
 
 def write_pool(envs: Iterable[EnvSpec], path: str | os.PathLike[str]) -> int:
     """Write envs as JSONL atomically (a crash never leaves a half-written pool)."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp")
-    count = 0
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            for env in envs:
-                handle.write(json.dumps(env.to_dict(), ensure_ascii=False) + "\n")
-                count += 1
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return count
+    lines = [json.dumps(env.to_dict(), ensure_ascii=False) + "\n" for env in envs]
+    write_atomic(path, "".join(lines))
+    return len(lines)
