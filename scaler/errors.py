@@ -54,3 +54,19 @@ class UnknownName(ScalerError):
 
 class InstanceError(ScalerError):
     """An instance could not be built: the generator or the reference solution failed."""
+
+
+class ConfigError(ScalerError):
+    """A run configuration, or an option given to a component, is not valid."""
+
+    def __init__(self, message: str, *, path: str | None = None, field: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        self.field = field
+        where = ", ".join(part for part in (path, f"field {field!r}" if field else None) if part)
+        super().__init__(f"{where}: {message}" if where else message)
+
+    def located(self, path: str | None, table: str) -> ConfigError:
+        """The same error, named by the config file and the table the option sits in."""
+        field = f"{table}.{self.field}" if self.field else table
+        return ConfigError(self.message, path=path, field=field)

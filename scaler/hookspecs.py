@@ -102,6 +102,9 @@ def scaler_register_controllers(register: Any) -> None:
     """Register difficulty controllers: ``register(name, factory)``.
 
     A controller keeps one environment's difficulty near a target success rate.
+    ``factory(max_level, **options)`` returns a ``scaler.curriculum.controllers.Controller``;
+    the options are the ``[controller]`` table of a run config. Defaults: ``scaler`` (the
+    paper's), ``fixed``, ``ratchet``, ``elo``.
     """
 
 
@@ -110,6 +113,9 @@ def scaler_register_curation(register: Any) -> None:
     """Register curation policies: ``register(name, factory)``.
 
     A policy keeps the active set of environments and retires those that no longer teach.
+    ``factory(**options)`` returns a ``scaler.curriculum.curation.Curation``; the options are
+    the ``[curation]`` table. Defaults: ``scaler-window`` (the paper's), ``all``,
+    ``progress-window``.
     """
 
 
@@ -127,6 +133,8 @@ def scaler_register_trainers(register: Any) -> None:
     """Register trainers: ``register(name, factory)``.
 
     A trainer consumes instances from the curriculum and reports per-rollout accuracy back.
+    ``factory(**options)`` returns a ``scaler.trainer.Trainer``; the options are the
+    ``[trainer]`` table. Default: ``simulate`` (a simulated learner).
     """
 
 

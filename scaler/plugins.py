@@ -31,6 +31,7 @@ from scaler.errors import ScalerError, UnknownName
 
 #: The core's own implementations, loaded as plugins like any other (dogfooding).
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "scaler.default_plugins.curriculum",
     "scaler.default_plugins.importers",
     "scaler.default_plugins.prompts",
     "scaler.default_plugins.sandboxes",

@@ -1,0 +1,1 @@
+"""The adaptive curriculum: difficulty controllers, curation policies, state, the scheduler."""

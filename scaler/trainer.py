@@ -1,0 +1,30 @@
+"""What a trainer is to scaler: something that runs curriculum steps and reports the results.
+
+Trainers are registered by name through ``scaler_register_trainers`` as factories
+``factory(**options)``, the options coming from the ``[trainer]`` table of a run config. The
+simulator is the default one; the verl bridge is another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from scaler.curriculum.scheduler import Scheduler, StepReport
+
+
+class Trainer(Protocol):
+    def train(
+        self, scheduler: Scheduler, steps: int, on_step: Callable[[StepReport], None]
+    ) -> None:
+        """Run ``steps`` steps: ``scheduler.next_step()``, rollouts, ``scheduler.report()``.
+
+        ``on_step`` gets each step's report; the run saves its state there, so a trainer that
+        calls it once per reported step can be stopped and resumed at any step.
+        """
+
+    def state(self) -> Mapping[str, Any]:
+        """JSON state that, restored, makes the next steps the same as if never stopped."""
+
+    def restore(self, state: Mapping[str, Any]) -> None: ...
