@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,12 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
     Console(soft_wrap=True).print(table)
 
 
-def _sandbox(name: str, workers: int | None = None) -> Any:
+def _sandbox(
+    name: str, workers: int | None = None, options: Mapping[str, Any] | None = None
+) -> Any:
     """The named backend; for ``auto`` on a terminal, offer to build a missing Docker image."""
     plugins = _plugins()
-    options: dict[str, Any] = {"workers": workers} if workers else {}
+    options = {**(options or {}), **({"workers": workers} if workers else {})}
     if name != "auto":
         return plugins.get("sandboxes", name)(**options)
     _, choice = diagnose(plugins)
@@ -523,6 +525,351 @@ def bench_instances(
             f"share); baseline {report['baseline']['name']}: "
             f"{report['baseline']['instances_per_s']:.1f} instances/s; ratio {report['ratio']:.1f}x"
         )
+
+
+@bench.command("curriculum")
+@click.option(
+    "--pool-size",
+    type=click.IntRange(min=2),
+    default=2739,
+    show_default=True,
+    help="Environments in the synthetic pool for the update cost (2,739: the full SCALER pool).",
+)
+@click.option("--window", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--backend", default="process", show_default=True, help="Sandbox for the steps.")
+@json_option
+def bench_curriculum(pool_size: int, window: int, backend: str, as_json: bool) -> None:
+    """Curriculum bookkeeping per step, and simulated steps per second with real instances.
+
+    The update part drives the registered controller and curation over a synthetic pool exactly
+    as the scheduler does (target: <= 5 ms per step at 2,739 envs, W = 64). The step part runs
+    the simulator on the builtin pack through the sandbox, against the paper's pattern of making
+    instances one at a time in the trainer loop.
+    """
+    from scaler.curriculum.bench import run_curriculum_benchmark
+
+    with _sandbox(backend) as sandbox:
+        report = run_curriculum_benchmark(_plugins(), sandbox, pool_size=pool_size, window=window)
+    if as_json:
+        _print_json(report)
+        return
+    steps = report["steps"]
+    click.echo(
+        f"update: {report['ms_per_step']:.2f} ms per step ({report['pool_size']} envs, "
+        f"{report['active']} active); steps: {report['steps_per_s']:.2f}/s against "
+        f"{steps['baseline']['steps_per_s']:.2f}/s for {steps['baseline']['name']} "
+        f"({steps['ratio']:.1f}x)"
+    )
+
+
+@cli.command("run")
+@click.argument(
+    "config_file",
+    metavar="[CONFIG.toml]",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    help="Steps to run (default: the config's run.steps; with --resume: this many more, "
+    "default up to run.steps).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The run directory (default: a new one under the config's run.out, i.e. runs/).",
+)
+@click.option(
+    "--resume",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Continue the run saved in DIR from its last finished step.",
+)
+@json_option
+def run_command(
+    config_file: Path | None,
+    steps: int | None,
+    out: Path | None,
+    resume: Path | None,
+    as_json: bool,
+) -> None:
+    """Run a curriculum: the pool, sandbox, controller, curation and trainer named in CONFIG.
+
+    \b
+    With no CONFIG, the embedded default: every installed environment (the builtin pack),
+    sandbox auto, the paper's controller (scaler) and curation (scaler-window, 8 active), the
+    simulated learner, 200 steps, written under runs/. configs/default.toml spells it out;
+    copy it to change anything. Every name resolves through the plugin registries, so a
+    plugin's controller is used by writing its name (load an uninstalled one with --plugin).
+
+    \b
+    The run directory gets metrics.jsonl, state.json (saved after every step: a killed run
+    loses nothing, continue it with --resume DIR), report.md and PNG plots.
+    """
+    from scaler.config import RunConfig
+
+    if resume is not None and (config_file is not None or out is not None):
+        raise click.UsageError("--resume continues a saved run with its own config and directory")
+    config = RunConfig.load(config_file) if config_file else RunConfig()
+    _execute(config, out, resume, steps, as_json)
+
+
+@cli.command("simulate")
+@click.option("--steps", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option(
+    "--controller", default="scaler", show_default=True, help="Difficulty controller by name."
+)
+@click.option(
+    "--curation", default="scaler-window", show_default=True, help="Curation policy by name."
+)
+@click.option(
+    "--window",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Active environments (for window policies).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="Prompts per step.",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@pool_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory.")
+@click.option(
+    "--resume",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Continue the run saved in DIR for --steps more steps, writing back into DIR.",
+)
+@click.option(
+    "--compare",
+    metavar="C1,C2,...",
+    help="Run once per controller (or CONTROLLER@CURATION) and plot them side by side.",
+)
+@backend_option
+@json_option
+@click.pass_context
+def simulate_command(
+    ctx: click.Context,
+    steps: int,
+    controller: str,
+    curation: str,
+    window: int,
+    batch_size: int,
+    seed: int,
+    pool: Path | None,
+    out: Path | None,
+    resume: Path | None,
+    compare: str | None,
+    backend: str,
+    as_json: bool,
+) -> None:
+    """Train a simulated learner on real instances, to study controllers and curation.
+
+    \b
+    The learner's skill per environment grows when it practises near its frontier (groups
+    whose rollouts disagree) and stalls far from it; some environments are unlearnable, some
+    saturate, some stall (docs/concepts.md, "The simulator"). Its answers are scored by the
+    real verifiers.
+
+    \b
+      scaler simulate --steps 300
+      scaler simulate --compare scaler,elo,ratchet --out runs/compare
+      scaler simulate --steps 50 --resume runs/20261125-101500
+    """
+    from scaler.config import Component, RunConfig
+    from scaler.run import compare_configs
+
+    if resume is not None:
+        fixed = ("controller", "curation", "window", "batch_size", "seed", "pool", "out", "compare")
+        given = [name for name in fixed if _given(ctx, name)]
+        if given:
+            raise click.UsageError(
+                f"--resume continues the saved run with its own settings; drop --{given[0]}"
+            )
+        _execute(None, None, resume, steps, as_json, backend if _given(ctx, "backend") else None)
+        return
+    window_options = {} if curation == "all" else {"window": window}
+    config = RunConfig(
+        steps=steps,
+        seed=seed,
+        batch_size=batch_size,
+        pool_paths=(str(pool),) if pool else (),
+        sandbox=Component(backend),
+        controller=Component(controller),
+        curation=Component(curation, window_options),
+        out="runs",
+    )
+    if compare:
+        items = [item.strip() for item in compare.split(",") if item.strip()]
+        _compare(compare_configs(config, items), out, as_json)
+        return
+    _execute(config, out, None, steps, as_json)
+
+
+def _given(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
+
+
+def _progress() -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=Console(stderr=True),
+    )
+
+
+def _status(report: Any) -> str:
+    return (
+        f"acc {report.mean_accuracy:.2f}  informative {report.informative_fraction:.2f}  "
+        f"active {len(report.active)}"
+    )
+
+
+def _execute(
+    config: Any,
+    out: Path | None,
+    resume: Path | None,
+    steps: int | None,
+    as_json: bool,
+    backend: str | None = None,
+) -> None:
+    """Start or resume a run, drive it with a progress bar, print the summary."""
+    from scaler.run import Run, saved_config
+
+    plugins = _plugins()
+    if resume is not None:
+        saved = saved_config(resume)
+        sandbox_name = backend or saved.sandbox.name
+        sandbox_options = saved.sandbox.options if sandbox_name == saved.sandbox.name else {}
+    else:
+        sandbox_name, sandbox_options = config.sandbox.name, config.sandbox.options
+    with _sandbox(sandbox_name, options=sandbox_options) as sandbox:
+        if resume is not None:
+            run = Run.resume(resume, plugins, sandbox, saved)
+            todo = steps if steps else saved.steps - run.step
+        else:
+            run = Run.start(config, plugins, sandbox, out)
+            todo = steps or config.steps
+        try:
+            log.info("run", directory=str(run.directory), from_step=run.step, steps=todo)
+            if todo <= 0:
+                info = run.finish()
+            else:
+                with _progress() as progress:
+                    task = progress.add_task(f"step {run.step}", total=todo, status="")
+                    first = run.step
+
+                    def advance(report: Any) -> None:
+                        progress.update(
+                            task,
+                            completed=report.step - first,
+                            description=f"step {report.step}",
+                            status=_status(report),
+                        )
+
+                    info = run.execute(todo, advance)
+        finally:
+            run.close()
+    _print_summary(info, as_json)
+
+
+def _print_summary(info: Any, as_json: bool) -> None:
+    summary = dict(info.summary)
+    per_env = summary.pop("per_env", {})
+    if as_json:
+        _print_json(
+            {
+                "directory": str(info.directory),
+                "steps": info.steps_done,
+                "summary": summary,
+                "envs": per_env,
+                "files": [str(f) for f in info.files],
+            }
+        )
+        return
+    rows = [
+        [
+            env_id,
+            data["steps_active"],
+            f"{data['final_difficulty']:.2f} / {data['max_level']}",
+            data["best_level"],
+            ", ".join(data["retirements"]) or "-",
+        ]
+        for env_id, data in sorted(per_env.items())
+    ]
+    _table(
+        f"{info.directory}: {info.steps_done} steps",
+        ["env", "steps active", "difficulty / max", "best level", "retired"],
+        rows,
+    )
+    retired = summary.get("retirements_by_reason", {})
+    click.echo(
+        f"mean accuracy {summary.get('mean_accuracy', 0):.3f}; informative groups "
+        f"{summary.get('informative_fraction', 0):.3f} (last steps "
+        f"{summary.get('informative_fraction_last', 0):.3f}); retirements: "
+        + (", ".join(f"{reason} {count}" for reason, count in sorted(retired.items())) or "none")
+    )
+    click.echo(f"report: {info.directory / 'report.md'}")
+
+
+def _compare(configs: Mapping[str, Any], out: Path | None, as_json: bool) -> None:
+    from scaler.run import compare
+
+    first = next(iter(configs.values()))
+    directory = out or Path(first.out) / ("compare-" + "-".join(configs))
+    total = sum(config.steps for config in configs.values())
+    with _sandbox(first.sandbox.name, options=first.sandbox.options) as sandbox, _progress() as bar:
+        task = bar.add_task("compare", total=total, status="")
+
+        def advance(label: str, report: Any) -> None:
+            bar.update(task, advance=1, description=label, status=_status(report))
+
+        results, report_file = compare(configs, directory, _plugins(), sandbox, advance)
+    rows = {
+        label: {k: v for k, v in info.summary.items() if k != "per_env"}
+        for label, info in results.items()
+    }
+    if as_json:
+        _print_json({"directory": str(directory), "runs": rows, "report": str(report_file)})
+        return
+    keys = [
+        "mean_accuracy",
+        "informative_fraction",
+        "informative_fraction_last",
+        "mean_final_difficulty_normalized",
+    ]
+    _table(
+        f"{directory}",
+        ["run", *keys, "retirements"],
+        [
+            [
+                label,
+                *(f"{row.get(k, 0):.3f}" for k in keys),
+                sum(row.get("retirements_by_reason", {}).values()),
+            ]
+            for label, row in rows.items()
+        ],
+    )
+    click.echo(f"report: {report_file}")
 
 
 def _extra_plugins(argv: Sequence[str]) -> list[str]:

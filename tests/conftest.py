@@ -3,9 +3,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from scaler.cli import main
 from scaler.plugins import Plugins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,3 +69,21 @@ def sandbox() -> Iterator[object]:
 
     with ProcessSandbox(workers=2) as box:
         yield box
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Call the command line in-process: ``run(*args) -> (exit code, stdout, stderr)``."""
+    monkeypatch.delenv("SCALER_LOAD_PLUGINS", raising=False)
+    monkeypatch.delenv("SCALER_BLOCK_PLUGINS", raising=False)
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        code = 0
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return invoke

@@ -4,28 +4,8 @@ import json
 import textwrap
 from pathlib import Path
 
-import pytest
-
-from scaler.cli import main
 from tests.conftest import OFFICIAL_POOL, require_shared
 from tests.test_pool import record, write_lines
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("SCALER_LOAD_PLUGINS", raising=False)
-    monkeypatch.delenv("SCALER_BLOCK_PLUGINS", raising=False)
-
-    def invoke(*args: str) -> tuple[int, str, str]:
-        code = 0
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return invoke
 
 
 def test_envs_list_json(run) -> None:
