@@ -38,7 +38,13 @@ def _within(d: float, reach: float, max_level: int) -> range:
     return range(max(0, math.floor(d - reach)), min(max_level, math.ceil(d + reach)) + 1)
 
 
-def _check(name: str, value: float, low: float, high: float = math.inf) -> None:
+def _check(
+    name: str, value: object, low: float, high: float = math.inf, integer: bool = False
+) -> None:
+    kinds = (int,) if integer else (int, float)
+    if not isinstance(value, kinds) or isinstance(value, bool):
+        what = "a whole number" if integer else "a number"
+        raise ConfigError(f"must be {what}, got {value!r}", field=name)
     if not low <= value <= high:
         span = f">= {low}" if high == math.inf else f"in [{low}, {high}]"
         raise ConfigError(f"must be {span}, got {value!r}", field=name)
@@ -111,7 +117,7 @@ class FixedController(Controller):
     level: int = 0
 
     def __attrs_post_init__(self) -> None:
-        _check("level", self.level, 0)
+        _check("level", self.level, 0, integer=True)
 
     @property
     def difficulty(self) -> float:
@@ -129,37 +135,36 @@ class FixedController(Controller):
 class RatchetController(Controller):
     """RLVE's rule: one level up once accuracy at the current level over a window is high enough.
 
-    Rollouts at the current level accumulate until there are at least ``window`` of them; if
-    their accuracy reaches ``threshold`` the level goes up by one and the count starts again,
-    otherwise the oldest results slide out. It never goes down.
+    Results at the current level are kept until at least ``window`` rollouts are in; the
+    newest results covering ``window`` rollouts are judged after each update, older ones slide
+    out. When their accuracy reaches ``threshold`` the level goes up by one and the window
+    starts empty. It never goes down.
     """
 
     threshold: float = 0.9
     window: int = 32
     level: int = attrs.field(init=False, default=0)
-    correct: float = attrs.field(init=False, default=0.0)
-    seen: int = attrs.field(init=False, default=0)
+    #: (accuracy, rollouts) of the updates at the current level, oldest first.
+    recent: list[list[float]] = attrs.field(init=False, factory=list)
 
     def __attrs_post_init__(self) -> None:
         _check("threshold", self.threshold, 0.0, 1.0)
-        _check("window", self.window, 1)
+        _check("window", self.window, 1, integer=True)
 
     @property
     def difficulty(self) -> float:
         return float(self.level)
 
     def update(self, accuracy: float, rollouts: int, levels: list[int]) -> None:
-        self.correct += accuracy * rollouts
-        self.seen += rollouts
-        if self.seen < self.window:
+        self.recent.append([accuracy, rollouts])
+        total = sum(n for _, n in self.recent)
+        while total - self.recent[0][1] >= self.window:
+            total -= self.recent.pop(0)[1]
+        if total < self.window or self.level >= self.max_level:
             return
-        if self.correct / self.seen >= self.threshold and self.level < self.max_level:
+        if sum(a * n for a, n in self.recent) / total >= self.threshold:
             self.level += 1
-            self.correct, self.seen = 0.0, 0
-        else:
-            keep = self.window - rollouts
-            self.correct *= max(keep, 0) / self.seen
-            self.seen = max(keep, 0)
+            self.recent = []
 
     def reachable_levels(self) -> range:
         return range(self.level, min(self.level + 1, self.max_level) + 1)

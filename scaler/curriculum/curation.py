@@ -50,9 +50,9 @@ def slope(values: Sequence[float]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in enumerate(values)) / spread
 
 
-def _positive(name: str, value: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"must be a whole number >= 1, got {value!r}", field=name)
+def _whole(name: str, value: int, least: int = 1) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        raise ConfigError(f"must be a whole number >= {least}, got {value!r}", field=name)
     return value
 
 
@@ -158,10 +158,10 @@ class ScalerWindow(Curation):
 
     def __init__(self, window: int = 64, k_zero: int = 5, k_sat: int = 5, k_slope: int = 10):
         super().__init__()
-        self.window = _positive("window", window)
-        self.k_zero = _positive("k_zero", k_zero)
-        self.k_sat = _positive("k_sat", k_sat)
-        self.k_slope = _positive("k_slope", k_slope)
+        self.window = _whole("window", window)
+        self.k_zero = _whole("k_zero", k_zero)
+        self.k_sat = _whole("k_sat", k_sat)
+        self.k_slope = _whole("k_slope", k_slope, least=2)
         self._keep = max(self.k_zero, self.k_sat, self.k_slope)
         #: env id -> (accuracy history, difficulty history) of its current tenure, newest last.
         self.history: dict[str, tuple[list[float], list[float]]] = {}
@@ -243,7 +243,7 @@ class ProgressWindow(ScalerWindow):
         cooldown: int = 50,
     ):
         super().__init__(window, k_zero, k_sat, k_slope)
-        self.cooldown = _positive("cooldown", cooldown)
+        self.cooldown = _whole("cooldown", cooldown)
         #: env id -> (step, reason) of its last retirement.
         self.retired: dict[str, tuple[int, str]] = {}
 
