@@ -101,13 +101,14 @@ class Run:
         plugins: Plugins,
         sandbox: Sandbox,
         state: Mapping[str, Any] | None = None,
+        factory: InstanceFactory | None = None,
     ) -> None:
         self.directory = directory
         self.config = config
         self.plugins = plugins
         self.envs = resolve_envs(config, plugins)
         self.trainer = build_trainer(config.trainer, plugins, config.source)
-        factory = InstanceFactory(sandbox, plugins, config.prompt.name)
+        factory = factory or InstanceFactory(sandbox, plugins, config.prompt.name)
         curriculum = None
         if state is not None:
             curriculum = CurriculumState.from_dict(state["curriculum"], str(directory))
@@ -124,8 +125,13 @@ class Run:
         plugins: Plugins,
         sandbox: Sandbox,
         directory: str | Path | None = None,
+        factory: InstanceFactory | None = None,
     ) -> Run:
-        """A new run in ``directory`` (default: a fresh one under ``config.out``)."""
+        """A new run in ``directory`` (default: a fresh one under ``config.out``).
+
+        ``factory`` replaces the instance factory built from the config's prompt (benchmarks
+        use it to compare ways of making instances under the same run).
+        """
         if directory is None:
             directory = _fresh_directory(Path(config.out))
         target = Path(directory)
@@ -135,7 +141,7 @@ class Run:
                 "or choose another directory"
             )
         target.mkdir(parents=True, exist_ok=True)
-        run = cls(target, config, plugins, sandbox)
+        run = cls(target, config, plugins, sandbox, factory=factory)
         write_atomic(target / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
         (target / "metrics.jsonl").write_text("", encoding="utf-8")
         return run
@@ -185,7 +191,8 @@ class Run:
             "trainer": self.trainer.state(),
         }
         write_atomic(
-            self.directory / "state.json", json.dumps(state, sort_keys=True, indent=1) + "\n"
+            self.directory / "state.json",
+            json.dumps(state, sort_keys=True, separators=(",", ":")) + "\n",
         )
 
     def info(self) -> dict[str, Any]:

@@ -31,6 +31,7 @@ class InstanceBuffer:
         self._entries: dict[Key, Future[Made]] = {}
         self._tasks: list[tuple[Future[None], list[Future[Made]]]] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scaler-prefetch")
+        self.chunk = 2 * max(1, int(getattr(factory.sandbox, "workers", 2)))
         #: Instances made ahead that a step then used / that nobody asked for.
         self.hits = 0
         self.wasted = 0
@@ -38,21 +39,25 @@ class InstanceBuffer:
     def prefetch(self, tiers: Sequence[Sequence[Request]]) -> None:
         """Start making requests in the background, tier by tier, most likely first.
 
-        Each tier is one batch (parallel in the sandbox). Tiers not yet started when the
-        step arrives are abandoned, so speculation never delays a fast trainer by more than
-        the tier in progress.
+        The first tier is one batch; later ones go in chunks of about two jobs per sandbox
+        worker. Batches not yet started when the step arrives are abandoned, so speculation
+        delays a fast trainer by at most the batch in progress (the sandbox serves its queue
+        in order, so what the step needs waits behind it).
         """
         with self._lock:
-            for tier in tiers:
+            for index, tier in enumerate(tiers):
                 todo = [r for r in tier if _key(r) not in self._entries]
                 todo = list({_key(r): r for r in todo}.values())
-                if not todo:
-                    continue
-                futures: list[Future[Made]] = [Future() for _ in todo]
-                for request, future in zip(todo, futures, strict=True):
-                    self._entries[_key(request)] = future
-                task = self._executor.submit(self._make, todo, futures)
-                self._tasks.append((task, futures))
+                size = len(todo) if index == 0 else self.chunk
+                for start in range(0, len(todo), max(size, 1)):
+                    self._submit(todo[start : start + size])
+
+    def _submit(self, requests: list[Request]) -> None:
+        futures: list[Future[Made]] = [Future() for _ in requests]
+        for request, future in zip(requests, futures, strict=True):
+            self._entries[_key(request)] = future
+        task = self._executor.submit(self._make, requests, futures)
+        self._tasks.append((task, futures))
 
     def _make(self, requests: list[Request], futures: list[Future[Made]]) -> None:
         try:

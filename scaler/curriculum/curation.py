@@ -29,6 +29,9 @@ SATURATED = "saturated"
 NO_PROGRESS = "no-progress"
 INSTANCE_FAILURE = "instance-failure"
 
+#: Rejection-sampling tries before a weighted draw scans the whole pool.
+_TRIES = 64
+
 
 @attrs.frozen
 class Retirement:
@@ -65,12 +68,13 @@ class Curation:
 
     def __init__(self) -> None:
         self.pool: list[str] = []
+        self.pool_set: frozenset[str] = frozenset()
         self.active: list[str] = []
         self._forced: list[tuple[str, str, str]] = []
 
     def start(self, pool: Sequence[str], rng: random.Random) -> list[str]:
         """Choose the first active set from ``pool`` (env ids); returns it."""
-        self.pool = list(pool)
+        self._set_pool(pool)
         self.active = self._initial(rng)
         for env_id in self.active:
             self._activated(env_id)
@@ -134,10 +138,15 @@ class Curation:
         """Record the step: accuracy per env that got results, controllers already updated."""
 
     def state(self) -> dict[str, Any]:
+        """JSON-ready, and a copy: the caller may keep it while the policy moves on."""
         return {"active": list(self.active), "forced": [list(f) for f in self._forced]}
 
-    def restore(self, pool: Sequence[str], state: Mapping[str, Any]) -> None:
+    def _set_pool(self, pool: Sequence[str]) -> None:
         self.pool = list(pool)
+        self.pool_set = frozenset(self.pool)
+
+    def restore(self, pool: Sequence[str], state: Mapping[str, Any]) -> None:
+        self._set_pool(pool)
         self.active = list(state["active"])
         self._forced = [(a, b, c) for a, b, c in state.get("forced", [])]
 
@@ -205,7 +214,7 @@ class ScalerWindow(Curation):
         return None
 
     def _replacement(self, rng: random.Random, step: int, excluded: set[str]) -> str | None:
-        if len(self.pool) <= len(excluded & set(self.pool)):
+        if len(self.pool) <= len(excluded & self.pool_set):
             return None
         while True:
             env_id = self.pool[rng.randrange(len(self.pool))]
@@ -213,7 +222,10 @@ class ScalerWindow(Curation):
                 return env_id
 
     def state(self) -> dict[str, Any]:
-        history = {env: {"accuracy": a, "difficulty": d} for env, (a, d) in self.history.items()}
+        history = {
+            env: {"accuracy": list(accs), "difficulty": list(ds)}
+            for env, (accs, ds) in self.history.items()
+        }
         return {**super().state(), "history": history}
 
     def restore(self, pool: Sequence[str], state: Mapping[str, Any]) -> None:
@@ -260,12 +272,22 @@ class ProgressWindow(ScalerWindow):
         return min(1.0, (step - when) / self.cooldown)
 
     def _replacement(self, rng: random.Random, step: int, excluded: set[str]) -> str | None:
-        candidates = [env_id for env_id in self.pool if env_id not in excluded]
-        if not candidates:
+        """A draw with probability proportional to weight among the candidates.
+
+        Rejection sampling (a uniform pick, kept with probability equal to its weight, all
+        weights <= 1) costs O(1) per try while most of the pool is fresh; after
+        ``_TRIES`` misses the exact scan over the pool takes over, which gives the same
+        distribution.
+        """
+        if len(self.pool) <= len(excluded & self.pool_set):
             return None
+        for _ in range(_TRIES):
+            env_id = self.pool[rng.randrange(len(self.pool))]
+            if env_id not in excluded and rng.random() < self._weight(env_id, step):
+                return env_id
+        candidates = [env_id for env_id in self.pool if env_id not in excluded]
         weights = [self._weight(env_id, step) for env_id in candidates]
-        total = sum(weights)
-        if total <= 0:
+        if sum(weights) <= 0:
             return candidates[rng.randrange(len(candidates))]
         return rng.choices(candidates, weights=weights)[0]
 

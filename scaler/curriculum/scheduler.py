@@ -13,6 +13,7 @@ same instances and the same decisions.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import random
 import time
@@ -25,7 +26,7 @@ import structlog
 from scaler.curriculum.buffer import InstanceBuffer
 from scaler.curriculum.controllers import Controller
 from scaler.curriculum.curation import INSTANCE_FAILURE, Curation, Retirement
-from scaler.curriculum.state import CurriculumState, rng_state, set_rng_state
+from scaler.curriculum.state import FORMAT, CurriculumState, rng_state, set_rng_state
 from scaler.errors import ConfigError, InstanceError, ScalerError
 from scaler.instances import InstanceFactory, Request
 from scaler.model import EnvSpec, Instance
@@ -180,12 +181,15 @@ class Scheduler:
         self._new_controller(next(iter(self.envs)))
         self._pending: StepPlan | None = None
         self._started_at = 0.0
+        self._versions = {env_id: env.version for env_id, env in sorted(self.envs.items())}
+        #: Controller states as of the last snapshot; entries are replaced, never mutated.
+        self._saved_controllers: dict[str, dict[str, Any]] = {}
         if state is None:
             self.curation.start(list(self.envs), self.rng)
             self._ensure_controllers()
         else:
             self._restore(state)
-        self._snapshot = self._capture()
+        self._snapshot = self._capture(self.controllers)
 
     def _new_controller(self, env_id: str) -> Controller:
         return _build(
@@ -298,6 +302,9 @@ class Scheduler:
         tally: dict[tuple[str, int, int], list[float]] = {
             (g.env_id, g.level, g.seed): [] for g in plan.groups
         }
+        by_env: dict[str, list[tuple[str, int, int]]] = {}
+        for key in tally:
+            by_env.setdefault(key[0], []).append(key)
         for result in results:
             key = (result.env_id, result.level, result.seed)
             if key not in tally:
@@ -309,8 +316,7 @@ class Scheduler:
         envs: dict[str, EnvStep] = {}
         accuracy: dict[str, float] = {}
         informative_total = scored_groups = 0
-        for env_id in dict.fromkeys(g.env_id for g in plan.groups):
-            keys = [k for k in tally if k[0] == env_id]
+        for env_id, keys in by_env.items():
             accs = [a for k in keys for a in tally[k]]
             scored = [k for k in keys if tally[k]]
             informative = sum(1 for k in scored if 0 < sum(tally[k]) < len(tally[k]))
@@ -348,28 +354,40 @@ class Scheduler:
             instance_wait_s=plan.instance_wait_s,
             step_s=time.perf_counter() - self._started_at,
         )
-        self._snapshot = self._capture()
+        self._snapshot = self._capture(accuracy)
         self.plugins.hook.scaler_step_end(report=report)
         return report
 
     def state(self) -> CurriculumState:
         """The state after the last reported step (a planned, unreported step is not in it)."""
-        return CurriculumState.from_dict(self._snapshot)
+        snapshot = self._snapshot
+        return CurriculumState.from_dict(
+            {**snapshot, "controllers": dict(snapshot["controllers"]), "pool": dict(self._versions)}
+        )
 
-    def _capture(self) -> dict[str, Any]:
-        return CurriculumState(
-            step=self.step,
-            seed=self.config.seed,
-            rng=rng_state(self.rng),
-            controller={
+    def _capture(self, changed: Iterable[str]) -> dict[str, Any]:
+        """A snapshot that copies only what a step can change: the pool can hold thousands."""
+        for env_id in changed:
+            self._saved_controllers[env_id] = copy.deepcopy(self.controllers[env_id].state())
+        for env_id in self.curation.active:
+            if env_id not in self._saved_controllers:
+                self._saved_controllers[env_id] = copy.deepcopy(self.controllers[env_id].state())
+        return {
+            "format": FORMAT,
+            "step": self.step,
+            "seed": self.config.seed,
+            "rng": rng_state(self.rng),
+            "controller": {
                 "name": self.config.controller,
                 "options": dict(self.config.controller_options),
             },
-            curation={"name": self.config.curation, "options": dict(self.config.curation_options)},
-            controllers={env_id: c.state() for env_id, c in sorted(self.controllers.items())},
-            pool={env_id: env.version for env_id, env in sorted(self.envs.items())},
-            curation_state=self.curation.state(),
-        ).to_dict()
+            "curation": {
+                "name": self.config.curation,
+                "options": dict(self.config.curation_options),
+            },
+            "controllers": self._saved_controllers,
+            "curation_state": self.curation.state(),
+        }
 
     def _restore(self, state: CurriculumState) -> None:
         saved = (state.controller["name"], state.curation["name"])

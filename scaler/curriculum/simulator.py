@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -147,16 +148,27 @@ class SimulatedLearner:
 
 
 class SimulateTrainer:
-    """``trainer = "simulate"``: the simulated learner answers each step's real instances."""
+    """``trainer = "simulate"``: the simulated learner answers each step's real instances.
 
-    def __init__(self, seed: int = 0, temperature: float = 0.7, rollouts: int = 8) -> None:
+    ``generation_s`` stands for the time a real policy spends generating rollouts: the
+    trainer waits that long per step, which is when the scheduler makes the next step's
+    instances. It changes timings only, never results.
+    """
+
+    def __init__(
+        self, seed: int = 0, temperature: float = 0.7, rollouts: int = 8, generation_s: float = 0.0
+    ) -> None:
+        if not isinstance(generation_s, (int, float)) or generation_s < 0:
+            raise ConfigError(f"must be a number >= 0, got {generation_s!r}", field="generation_s")
         self.learner = SimulatedLearner(seed, temperature, rollouts)
+        self.generation_s = float(generation_s)
 
     def train(
         self, scheduler: Scheduler, steps: int, on_step: Callable[[StepReport], None]
     ) -> None:
         for _ in range(steps):
             plan = scheduler.next_step()
+            time.sleep(self.generation_s)
             results = []
             for group in plan.groups:
                 results.extend(self._rollouts(scheduler, group))

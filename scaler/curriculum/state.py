@@ -47,10 +47,14 @@ class CurriculumState:
     curation_state: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, **attrs.asdict(self)}
+        """The fields as they are (not copied): serialize it before the state moves on."""
+        return {
+            "format": FORMAT,
+            **{f.name: getattr(self, f.name) for f in attrs.fields(CurriculumState)},
+        }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, indent=1) + "\n"
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "state") -> CurriculumState:
