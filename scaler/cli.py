@@ -857,13 +857,15 @@ def _compare(configs: Mapping[str, Any], out: Path | None, as_json: bool) -> Non
         "informative_fraction_last",
         "mean_final_difficulty_normalized",
     ]
+    trainer_keys = sorted({k for row in rows.values() for k in row.get("trainer", {})})
     _table(
         f"{directory}",
-        ["run", *keys, "retirements"],
+        ["run", *keys, *trainer_keys, "retirements"],
         [
             [
                 label,
                 *(f"{row.get(k, 0):.3f}" for k in keys),
+                *(f"{row.get('trainer', {}).get(k, 0):.2f}" for k in trainer_keys),
                 sum(row.get("retirements_by_reason", {}).values()),
             ]
             for label, row in rows.items()

@@ -224,7 +224,11 @@ class Run:
         report = self.directory / "report.md"
         write_atomic(report, render_report(metrics, self.info(), plots))
         files = (report, self.directory / "metrics.jsonl", self.directory / "state.json", *plots)
-        return RunInfo(self.directory, self.step, summarize(metrics), files)
+        summary = summarize(metrics)
+        trainer_summary = getattr(self.trainer, "summary", None)
+        if callable(trainer_summary):
+            summary["trainer"] = dict(trainer_summary())
+        return RunInfo(self.directory, self.step, summary, files)
 
     def _title(self) -> str:
         return f"{self.config.controller.name} / {self.config.curation.name}, {len(self.envs)} envs"

@@ -28,3 +28,7 @@ class Trainer(Protocol):
         """JSON state that, restored, makes the next steps the same as if never stopped."""
 
     def restore(self, state: Mapping[str, Any]) -> None: ...
+
+
+#: Optional on a trainer: ``summary() -> Mapping[str, Any]``, figures only the trainer knows
+#: (the simulator: skill gained), added to the run's summary under "trainer".

@@ -161,6 +161,7 @@ def test_compare_runs_side_by_side(run: Any, tmp_path: Path) -> None:
     assert code == 0, err
     result = json.loads(stdout)
     assert set(result["runs"]) == {"scaler", "elo+all"}
+    assert all(run["trainer"]["skill_gained"] >= 0 for run in result["runs"].values())
     assert (out / "compare.png").read_bytes().startswith(b"\x89PNG")
     assert "compare.png" in (out / "report.md").read_text()
     elo = json.loads((out / "elo+all" / "config.json").read_text())

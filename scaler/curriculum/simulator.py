@@ -107,6 +107,8 @@ class SimulatedLearner:
         self.rollouts = rollouts
         self.rng = random.Random(seed)
         self.skill: dict[str, float] = {}
+        #: Skill at first practice, per env: what ``gained`` counts from.
+        self.start: dict[str, float] = {}
         self._profiles: dict[str, Profile] = {}
 
     def profile(self, env_id: str, max_level: int) -> Profile:
@@ -114,9 +116,13 @@ class SimulatedLearner:
             self._profiles[env_id] = profile(self.seed, env_id, max_level)
         return self._profiles[env_id]
 
+    def _skill(self, env_id: str, max_level: int) -> float:
+        if env_id not in self.skill:
+            self.skill[env_id] = self.start[env_id] = self.profile(env_id, max_level).start
+        return self.skill[env_id]
+
     def p_correct(self, env_id: str, max_level: int, level: int) -> float:
-        traits = self.profile(env_id, max_level)
-        skill = self.skill.setdefault(env_id, traits.start)
+        skill = self._skill(env_id, max_level)
         return _sigmoid((skill - level) / self.temperature)
 
     def answer(self, instance: Instance, p: float) -> str:
@@ -127,14 +133,20 @@ class SimulatedLearner:
     def learn(self, env_id: str, max_level: int, group_accuracy: float) -> None:
         traits = self.profile(env_id, max_level)
         gain = traits.rate * 4 * group_accuracy * (1 - group_accuracy)
-        skill = self.skill.setdefault(env_id, traits.start)
+        skill = self._skill(env_id, max_level)
         self.skill[env_id] = min(traits.ceiling, skill + gain)
+
+    def gained(self) -> float:
+        """Levels of skill learnt, summed over environments: what a curriculum is for."""
+        return sum(skill - self.start[env_id] for env_id, skill in self.skill.items())
 
     def state(self) -> dict[str, Any]:
         return {
             "seed": self.seed,
             "rng": rng_state(self.rng),
             "skill": dict(sorted(self.skill.items())),
+            "start": dict(sorted(self.start.items())),
+            "gained": self.gained(),
         }
 
     def restore(self, state: Mapping[str, Any]) -> None:
@@ -145,6 +157,7 @@ class SimulatedLearner:
             )
         set_rng_state(self.rng, state["rng"])
         self.skill = dict(state["skill"])
+        self.start = dict(state["start"])
 
 
 class SimulateTrainer:
@@ -184,6 +197,10 @@ class SimulateTrainer:
             accs.append(verify(response, group.instance, scheduler.plugins).acc)
         learner.learn(group.env_id, max_level, sum(accs) / len(accs))
         return [RolloutResult(group.env_id, group.level, group.seed, acc) for acc in accs]
+
+    def summary(self) -> dict[str, Any]:
+        """What only a simulator knows: how much the learner actually learnt."""
+        return {"skill_gained": self.learner.gained()}
 
     def state(self) -> dict[str, Any]:
         return self.learner.state()

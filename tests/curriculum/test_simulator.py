@@ -111,6 +111,8 @@ def test_state_round_trip_continues_identically() -> None:
         second.answer(instance, 0.5) for _ in range(20)
     ]
     assert first.state() == second.state()
+    assert first.gained() == pytest.approx(first.skill["x"] - first.start["x"])
+    assert first.gained() > 0
     with pytest.raises(ConfigError, match="seed"):
         SimulatedLearner(seed=6).restore(first.state())
 
