@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import math
 import random
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -180,7 +181,11 @@ class Scheduler:
         self.step = 0
         self._new_controller(next(iter(self.envs)))
         self._pending: StepPlan | None = None
-        self._started_at = 0.0
+        self._started_at = self._planned_at = 0.0
+        #: How long the trainer held the last step: speculation pays only if it hides the
+        #: instance making, so a trainer quicker than the sandbox gets none (it would only
+        #: compete with the next step's own instances for the workers).
+        self._trainer_s = math.inf
         self._versions = {env_id: env.version for env_id, env in sorted(self.envs.items())}
         #: Controller states as of the last snapshot; entries are replaced, never mutated.
         self._saved_controllers: dict[str, dict[str, Any]] = {}
@@ -229,8 +234,9 @@ class Scheduler:
         self._pending = StepPlan(
             step, tuple(groups), tuple(self.curation.active), added_all, tuple(retired), waited
         )
-        if self.config.prefetch:
+        if self.config.prefetch and self._trainer_s >= waited:
             self.buffer.prefetch(self._guess(step + 1))
+        self._planned_at = time.perf_counter()
         return self._pending
 
     def _requests(self, step: int) -> list[Request]:
@@ -299,6 +305,7 @@ class Scheduler:
         plan = self._pending
         if plan is None:
             raise ScalerError("report() without a planned step: call next_step() first")
+        self._trainer_s = time.perf_counter() - self._planned_at
         tally: dict[tuple[str, int, int], list[float]] = {
             (g.env_id, g.level, g.seed): [] for g in plan.groups
         }
