@@ -138,7 +138,9 @@ class SimulatedLearner:
 
     def gained(self) -> float:
         """Levels of skill learnt, summed over environments: what a curriculum is for."""
-        return sum(skill - self.start[env_id] for env_id, skill in self.skill.items())
+        # In id order: a float sum depends on its order, and a restored run must match bit
+        # for bit one never interrupted (whose dict is in the order envs were first met).
+        return sum(self.skill[env_id] - self.start[env_id] for env_id in sorted(self.skill))
 
     def state(self) -> dict[str, Any]:
         return {
