@@ -22,9 +22,12 @@ from tests.sandbox.conftest import sandbox_containers
 JOBS = 10_000
 THREADS = 4
 HOSTILE_EVERY = 10
+#: For jobs that must time out: short, so the soak stays quick.
 QUICK = Limits(cpu_s=1.0, wall_s=0.5, memory_mb=256, processes=16, output_bytes=1 << 20)
-
-OOM = Limits(cpu_s=2.0, wall_s=3.0, memory_mb=256, processes=16)
+#: For jobs that must end otherwise: wall-clock slack, so a loaded machine does not time them
+#: out (seen: a garble job and two oom jobs timed out while other test runs shared the cores).
+SLACK = Limits(cpu_s=1.0, wall_s=10.0, memory_mb=256, processes=16, output_bytes=1 << 20)
+OOM = Limits(cpu_s=2.0, wall_s=20.0, memory_mb=256, processes=16)
 
 #: Each hostile kind: its program, its limits, and the status it must end with.
 HOSTILE: dict[str, tuple[str, Limits, str]] = {
@@ -33,17 +36,17 @@ HOSTILE: dict[str, tuple[str, Limits, str]] = {
         QUICK,
         "timeout",
     ),
-    "memory-bomb": ("x = b'x' * (1 << 30)", QUICK, "memory"),
+    "memory-bomb": ("x = b'x' * (1 << 30)", SLACK, "memory"),
     "spin": ("while True:\n    pass", QUICK, "timeout"),
     "sleep": ("import time\ntime.sleep(10**6)", QUICK, "timeout"),
-    "flood": ("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)", QUICK, "output-limit"),
-    "garble": ("import os\nos.write(1, b'}{\\n')\nos.close(1)\nos.close(0)", QUICK, "ok"),
-    "kill-runner": ("import os\nos.kill(os.getppid(), 9)", QUICK, "runtime-error"),
-    "kill-all": ("import os, time\nos.kill(-1, 9)\ntime.sleep(1)", QUICK, "runtime-error"),
+    "flood": ("import sys\nwhile True:\n    sys.stdout.write('x' * 65536)", SLACK, "output-limit"),
+    "garble": ("import os\nos.write(1, b'}{\\n')\nos.close(1)\nos.close(0)", SLACK, "ok"),
+    "kill-runner": ("import os\nos.kill(os.getppid(), 9)", SLACK, "runtime-error"),
+    "kill-all": ("import os, time\nos.kill(-1, 9)\ntime.sleep(1)", SLACK, "runtime-error"),
     "escape": (
         "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
         "        time.sleep(1000)\n    os._exit(0)",
-        QUICK,
+        SLACK,
         "ok",
     ),
     "oom": (
@@ -55,7 +58,7 @@ HOSTILE: dict[str, tuple[str, Limits, str]] = {
     ),
     "litter": (
         "import os\nopen('/tmp/left', 'w').write('x' * (1 << 20))\nos.chmod('..', 0)",
-        QUICK,
+        SLACK,
         "ok",
     ),
 }
