@@ -7,7 +7,8 @@ parallel sandbox batch instead of one call per probe per environment.
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any
 
 import attrs
 
@@ -35,13 +36,23 @@ class Calibration:
     levels: tuple[int, ...]
 
 
+def stdin_chars(generated: Mapping[str, Any]) -> int:
+    """The reference code's measure of an input: characters of its stdin text."""
+    return len(generated["stdin"])
+
+
 def calibrate_envs(
     envs: Sequence[EnvSpec],
     sandbox: Sandbox,
     budget: int = DEFAULT_BUDGET_CHARS,
     seeds: Sequence[int] = CALIBRATION_SEEDS,
+    measure: Callable[[Mapping[str, Any]], int] = stdin_chars,
 ) -> list[Calibration]:
-    """Recompute bases, the largest fitting offset and the level table of every env."""
+    """Recompute bases, the largest fitting offset and the level table of every env.
+
+    ``measure`` sizes a generated input (``{"stdin", "shown_input"}``) against ``budget``:
+    characters of stdin by default, tokens of the prompt where a tokenizer is given.
+    """
     based = [with_bases(env.scale_params) for env in envs]
     searches: list[Generator[int, bool, int]] = [offset_search(offset_range(p)) for p in based]
     probes: dict[int, int] = {i: next(search) for i, search in enumerate(searches)}
@@ -69,7 +80,7 @@ def calibrate_envs(
                         f"{envs[i].id}: the generator failed during calibration at offset "
                         f"{probes[i]} ({result.status}): {result.stderr.strip()[-300:]}"
                     )
-                sizes.append(len(json.loads(result.stdout)["stdin"]))
+                sizes.append(measure(json.loads(result.stdout)))
             try:
                 probes[i] = searches[i].send(max(sizes) <= budget)
             except StopIteration as done:

@@ -2,8 +2,9 @@
 
 Round one runs every generator (inside the sandbox: generators are untrusted code), round two
 every reference solution on the inputs the generators produced. Generators get a random source
-seeded from (env id, level, seed), so an instance is a pure function of the environment's
-content and those two numbers: replayable on any machine, with any backend.
+seeded from (env id, level, seed), and the module ``random`` is seeded the same way (a
+generator that uses it by mistake stays replayable), so an instance is a pure function of the
+environment's content and those two numbers: replayable on any machine, with any backend.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def main():
     params, seed = request["params"], request["seed"]
     namespace = {{"__name__": "scaler_generator"}}
     exec(compile(GENERATOR, "<generator>", "exec"), namespace)
+    random.seed(seed)
     if {official!r}:
-        random.seed(seed)
         result = namespace["generate_testcase"](dict(params))
     else:
         result = namespace["generate"](dict(params), random.Random(seed))
@@ -56,10 +57,22 @@ main()
 """
 
 
+def harness(generator: Program, contract: str = "native") -> Program:
+    """The program that runs a generator for one (params, seed) request read from stdin.
+
+    It prints ``{"stdin": ..., "shown_input": ...}``. Contracts: ``native``
+    (``generate(params, rng)``) and ``scaler-official`` (``generate_testcase(params)`` with the
+    global ``random`` seeded first).
+    """
+    if generator.language != "python":
+        raise ScalerError(f"generators are Python programs, got {generator.language!r}")
+    official = contract == "scaler-official"
+    return Program("python", _HARNESS.format(source=generator.source, official=official))
+
+
 def generator_harness(env: EnvSpec) -> Program:
     """The program that runs an environment's generator for one (params, seed) request."""
-    official = env.generator_contract == "scaler-official"
-    return Program("python", _HARNESS.format(source=env.generator.source, official=official))
+    return harness(env.generator, env.generator_contract)
 
 
 def derive_seed(env_id: str, level: int, seed: int) -> int:
@@ -90,7 +103,7 @@ def _failure(request: Request, stage: str, result: JobResult) -> str:
     )
 
 
-def _answer_problem(output_type: str, answer: str) -> str | None:
+def answer_problem(output_type: str, answer: str) -> str | None:
     if not answer:
         return "the reference solution printed nothing"
     if output_type == "number" and parse_number(answer) is None:
@@ -187,7 +200,7 @@ class InstanceFactory:
         if not result.ok:
             return InstanceError(_failure(request, "the reference solution", result))
         answer = canonical_answer(env.output_type, result.stdout)
-        problem = _answer_problem(env.output_type, answer)
+        problem = answer_problem(env.output_type, answer)
         if problem:
             return InstanceError(f"{env.id} level {request.level} seed {request.seed}: {problem}")
         return Instance(
