@@ -1,0 +1,1 @@
+"""Synthesis: programming problems in, validated and calibrated environments out."""
