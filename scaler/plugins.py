@@ -31,10 +31,15 @@ from scaler.errors import ScalerError, UnknownName
 
 #: The core's own implementations, loaded as plugins like any other (dogfooding).
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "scaler.default_plugins.checks",
     "scaler.default_plugins.curriculum",
     "scaler.default_plugins.importers",
+    "scaler.default_plugins.llms",
     "scaler.default_plugins.prompts",
     "scaler.default_plugins.sandboxes",
+    "scaler.default_plugins.sources",
+    "scaler.default_plugins.synth_commands",
+    "scaler.default_plugins.synthesis",
     "scaler.default_plugins.verifiers",
 )
 
