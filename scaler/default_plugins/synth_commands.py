@@ -137,6 +137,19 @@ def scaler_register_commands(cli: Any) -> None:
     )
     @click.option("--tokenizer", help="A local tokenizer: the budget counts tokens.")
     @click.option(
+        "--extractor",
+        default="auto",
+        show_default=True,
+        help="Meta extractor by name (llm, declared, a plugin's); auto: declared, else llm.",
+    )
+    @click.option(
+        "--generator",
+        "synthesizer",
+        default="auto",
+        show_default=True,
+        help="Generator synthesizer by name (llm, declared, a plugin's); auto: declared, else llm.",
+    )
+    @click.option(
         "--trials",
         type=click.IntRange(min=1),
         default=100,
@@ -158,6 +171,8 @@ def scaler_register_commands(cli: Any) -> None:
         check_names: str,
         budget: int,
         tokenizer: str | None,
+        extractor: str,
+        synthesizer: str,
         trials: int,
         backend: str,
         as_json: bool,
@@ -197,7 +212,12 @@ def scaler_register_commands(cli: Any) -> None:
             llm = plugins.get("llms", name)(model, **_options(llm_options))
             if record is not None:
                 llm = Recorder(llm, record)
-        settings = SynthSettings(extract_attempts, repair_attempts, names, workers=workers)
+        for kind, name in (("extractors", extractor), ("generators", synthesizer)):
+            if name != "auto":
+                plugins.get(kind, name)
+        settings = SynthSettings(
+            extract_attempts, repair_attempts, names, extractor, synthesizer, workers
+        )
         journal = Journal(journal_path(output))
         counts: Counter[str] = Counter()
         try:

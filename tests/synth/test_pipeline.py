@@ -137,3 +137,37 @@ def test_killed_and_restarted_ends_with_the_same_pool_and_no_repeated_call(
     assert len(calls) == len(set(calls)), "an LLM call was repeated"
     assert len(calls) == sum(e["llm_calls"] for e in EXPECTED.values())
     assert out.read_bytes() == synthesized[0].read_bytes()
+
+
+FIXED_META = """
+from scaler import hookimpl
+from scaler.model import ScaleParam
+from scaler.synth.extract import Meta
+
+
+def fixed_meta(problem, ask, attempts):
+    return Meta((ScaleParam("n", 1, 200000),), "number", True)
+
+
+@hookimpl
+def scaler_register_extractors(register):
+    register("fixed-meta", fixed_meta)
+"""
+
+
+def test_a_plugin_extractor_is_used_by_name(run: Any, tmp_path: Path) -> None:
+    plugin = tmp_path / "fixed_meta.py"
+    plugin.write_text(textwrap.dedent(FIXED_META))
+    first = PROBLEMS.read_text().splitlines()[0]
+    problems = tmp_path / "one.jsonl"
+    problems.write_text(first + "\n")
+    out = tmp_path / "pool.jsonl"
+    code, stdout, err = run(
+        "--plugin", str(plugin), "synth", str(problems), "-o", str(out),
+        "--llm", f"replay:{RECORDINGS}", "--extractor", "fixed-meta", *FAST, "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    summary = json.loads(stdout)
+    assert summary["accepted"] == 1 and summary["llm_calls"] == 1, "no extract call was made"
+    journal = (tmp_path / "pool.journal.jsonl").read_text()
+    assert '"stage": "extract"' not in journal and '"stage": "generator"' in journal
