@@ -1,0 +1,119 @@
+"""The curriculum as a trainer outside our process sees it: rows out, scored rollouts in.
+
+verl pulls prompts one at a time through its dataset and scores rollouts in separate reward
+workers; neither knows about steps. This service turns that into the Scheduler's protocol: the
+first pull of a step plans it, each reported rollout is tallied against its group (by the env,
+level and seed in ``extra_info``), and the step closes when every rollout of its prompts is in,
+updating controllers and curation. The training bridge runs it as a named Ray actor (threaded,
+so a pull can wait for reports still on their way); tests and other trainers use it directly.
+
+If a pull finds the step's prompts handed out but rollouts missing (a trainer that drops or
+filters samples), it waits up to ``grace_s`` for them, then closes the step with what arrived.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from scaler.curriculum.scheduler import RolloutResult, Scheduler, StepReport
+from scaler.curriculum.state import CurriculumState
+from scaler.errors import ScalerError
+from scaler.train.rows import verl_row
+
+log = structlog.get_logger("scaler.train")
+
+STATE_FILE = "curriculum_state.json"
+
+
+class CurriculumService:
+    def __init__(self, scheduler: Scheduler, rollouts_per_prompt: int, grace_s: float = 30.0):
+        if rollouts_per_prompt < 1:
+            raise ScalerError(f"rollouts per prompt must be >= 1, got {rollouts_per_prompt}")
+        self.scheduler = scheduler
+        self.rollouts = rollouts_per_prompt
+        self.grace_s = grace_s
+        self._lock = threading.Condition()
+        self._queue: deque[dict[str, Any]] = deque()
+        self._expected = 0
+        self._results: list[RolloutResult] = []
+        self._groups: set[tuple[str, int, int]] = set()
+        self._step = 0
+        self.reports: list[StepReport] = []
+
+    def next_row(self) -> dict[str, Any]:
+        """The next prompt as a verl row; plans a step when the last one is closed."""
+        with self._lock:
+            if not self._queue and self._step:
+                self._wait_for_results()
+                self._close()
+            if not self._queue:
+                self._plan()
+            return self._queue.popleft()
+
+    def _plan(self) -> None:
+        plan = self.scheduler.next_step()
+        self._step = plan.step
+        self._groups = {(g.env_id, g.level, g.seed) for g in plan.groups}
+        self._expected = len(plan.groups) * self.rollouts
+        self._results = []
+        for group in plan.groups:
+            row = verl_row(group.instance)
+            row["extra_info"] = {**row["extra_info"], "step": plan.step}
+            self._queue.append(row)
+
+    def _wait_for_results(self) -> None:
+        deadline = time.monotonic() + self.grace_s
+        while len(self._results) < self._expected:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                log.warning(
+                    "closing a step with rollouts missing",
+                    step=self._step,
+                    got=len(self._results),
+                    expected=self._expected,
+                )
+                return
+            self._lock.wait(left)
+
+    def report(self, extra_info: Mapping[str, Any], acc: float) -> None:
+        """One scored rollout, identified by the ``extra_info`` of its row."""
+        key = (str(extra_info["env_id"]), int(extra_info["level"]), int(extra_info["seed"]))
+        with self._lock:
+            if extra_info.get("step") != self._step or key not in self._groups:
+                log.warning(
+                    "a rollout of another step", step=extra_info.get("step"), now=self._step
+                )
+                return
+            self._results.append(RolloutResult(*key, float(acc)))
+            self._lock.notify_all()
+
+    def _close(self) -> None:
+        report = self.scheduler.report(self._results)
+        self.reports.append(report)
+        log.info(
+            "curriculum step",
+            step=report.step,
+            accuracy=round(report.mean_accuracy, 3),
+            informative=round(report.informative_fraction, 3),
+            retired=[f"{r.env_id}:{r.reason}" for r in report.retired],
+        )
+        self._results = []
+        self._expected = 0
+
+    def state(self) -> CurriculumState:
+        """The state after the last closed step: what a checkpoint keeps."""
+        return self.scheduler.state()
+
+    def save(self, directory: str | Path) -> Path:
+        """Save beside a trainer checkpoint (``directory`` is the checkpoint's folder)."""
+        path = Path(directory) / STATE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.state().save(path)
+        return path

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from scaler.curriculum.scheduler import CurriculumConfig, Scheduler
+from scaler.curriculum.state import CurriculumState
+from scaler.instances import InstanceFactory
+from scaler.plugins import Plugins
+from scaler.train.service import STATE_FILE, CurriculumService
+from tests.curriculum.test_scheduler import ENVS
+
+CONFIG = CurriculumConfig(batch_size=6, curation_options={"window": 3})
+
+
+def _service(sandbox: Any, plugins: Plugins, state: CurriculumState | None = None,
+             grace_s: float = 10.0) -> CurriculumService:  # fmt: skip
+    scheduler = Scheduler(ENVS, CONFIG, InstanceFactory(sandbox, plugins), plugins, state)
+    return CurriculumService(scheduler, rollouts_per_prompt=4, grace_s=grace_s)
+
+
+def _train_step(service: CurriculumService, right: int, delay_s: float = 0.0) -> list[dict]:
+    """Pull a batch as verl's dataloader does, then score it from 'reward worker' threads."""
+    rows = [service.next_row() for _ in range(CONFIG.batch_size)]
+
+    def score(row: dict) -> None:
+        time.sleep(delay_s)
+        for i in range(service.rollouts):
+            service.report(row["extra_info"], 1.0 if i < right else 0.0)
+
+    threads = [threading.Thread(target=score, args=(row,)) for row in rows]
+    for thread in threads:
+        thread.start()
+    if not delay_s:
+        for thread in threads:
+            thread.join()
+    return rows
+
+
+def test_steps_close_when_every_rollout_is_in(sandbox: Any, plugins: Plugins) -> None:
+    service = _service(sandbox, plugins)
+    try:
+        rows = _train_step(service, right=4, delay_s=0.2)
+        assert {r["extra_info"]["step"] for r in rows} == {1}
+        assert {r["extra_info"]["level"] for r in rows} == {0}
+        second = _train_step(service, right=2)
+        assert [r.step for r in service.reports] == [1]
+        assert service.reports[0].mean_accuracy == 1.0
+        assert {r["extra_info"]["level"] for r in second} == {1}, "levels moved up"
+        service.next_row()
+        assert [r.step for r in service.reports] == [1, 2]
+        assert service.reports[1].informative_fraction == 1.0
+    finally:
+        service.scheduler.close()
+
+
+def test_missing_rollouts_close_the_step_after_the_grace(sandbox: Any, plugins: Plugins) -> None:
+    service = _service(sandbox, plugins, grace_s=0.3)
+    try:
+        rows = [service.next_row() for _ in range(CONFIG.batch_size)]
+        for row in rows[:3]:
+            service.report(row["extra_info"], 1.0)
+        service.report({**rows[0]["extra_info"], "step": 7}, 1.0)
+        service.next_row()
+        (report,) = service.reports
+        assert sum(s.rollouts for s in report.envs.values()) == 3
+    finally:
+        service.scheduler.close()
+
+
+def test_saved_state_restores_the_same_run(sandbox: Any, plugins: Plugins,
+                                           tmp_path: Path) -> None:  # fmt: skip
+    whole = _service(sandbox, plugins)
+    try:
+        for right in (4, 4, 1):
+            _train_step(whole, right)
+        whole.next_row()
+        expected = whole.state().to_json()
+    finally:
+        whole.scheduler.close()
+    first = _service(sandbox, plugins)
+    try:
+        for right in (4, 4):
+            _train_step(first, right)
+        first.next_row()
+        saved = first.save(tmp_path / "global_step_2")
+        assert saved.name == STATE_FILE
+    finally:
+        first.scheduler.close()
+    second = _service(sandbox, plugins, CurriculumState.load(saved))
+    try:
+        _train_step(second, 1)
+        second.next_row()
+        assert second.state().to_json() == expected
+    finally:
+        second.scheduler.close()
