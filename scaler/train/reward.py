@@ -5,7 +5,9 @@
 
 It verifies the last ``\\boxed{}`` of the response against the instance's answer with the
 registered verifiers, and returns the same keys for every sample (verl requires it): ``score``
-(+1 / -1, the paper's reward), ``acc`` (1 / 0) and ``pred``.
+(+1 / -1, the paper's reward), ``acc`` (1 / 0) and ``pred``. Rows of the curriculum dataset
+carry the step in ``extra_info``; their results also go to the curriculum actor,
+fire-and-forget, so scoring never waits on it.
 """
 
 from __future__ import annotations
@@ -30,4 +32,20 @@ def compute_score(
             f"{data_source}: extra_info has no output_type; rows must come from scaler "
             "(scaler export, or the curriculum dataset)"
         )
-    return verify_score(solution_str, info)
+    score = verify_score(solution_str, info)
+    if "step" in info:
+        _curriculum().report.remote(info, score["acc"])
+    return score
+
+
+_actor: Any = None
+
+
+def _curriculum() -> Any:
+    """The curriculum actor, looked up once per reward worker."""
+    global _actor
+    if _actor is None:
+        from scaler.train.bridge import find_actor
+
+        _actor = find_actor()
+    return _actor

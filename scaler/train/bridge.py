@@ -1,0 +1,105 @@
+"""The curriculum as a named Ray actor, which verl's dataset and reward workers talk to.
+
+The actor owns the Scheduler (and so the sandbox, the controllers and curation) for the whole
+run. verl's dataset asks it for the next row; the reward function tells it each score,
+fire-and-forget, so the reward loop never waits on the curriculum. The actor is threaded: a
+pull that waits for the last reports of a step does not block the reports themselves.
+
+Nothing here imports verl; Ray is imported when an actor is started or looked up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from scaler.errors import ScalerError
+
+ACTOR_NAME = "scaler-curriculum"
+NAMESPACE = "scaler"
+#: Calls the actor serves at once: one pulling dataset, many reporting reward workers.
+CONCURRENCY = 64
+
+
+class CurriculumActor:
+    """What runs inside the Ray actor: a CurriculumService built from a run config."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        rollouts_per_prompt: int,
+        plugins: Sequence[str] = (),
+        state_file: str | None = None,
+        grace_s: float = 30.0,
+    ) -> None:
+        from scaler import logs
+        from scaler.config import RunConfig
+        from scaler.curriculum.scheduler import Scheduler
+        from scaler.curriculum.state import CurriculumState
+        from scaler.instances import InstanceFactory
+        from scaler.plugins import Plugins
+        from scaler.run import resolve_envs
+        from scaler.train.service import CurriculumService
+
+        logs.configure(0, "console")
+        run = RunConfig.from_dict(config)
+        loaded = Plugins.load(plugins)
+        sandbox = loaded.get("sandboxes", run.sandbox.name)(**run.sandbox.options)
+        state = CurriculumState.load(state_file) if state_file else None
+        scheduler = Scheduler(
+            resolve_envs(run, loaded),
+            run.curriculum(),
+            InstanceFactory(sandbox, loaded, run.prompt.name),
+            loaded,
+            state,
+        )
+        self.service = CurriculumService(scheduler, rollouts_per_prompt, grace_s)
+
+    def next_row(self) -> dict[str, Any]:
+        return self.service.next_row()
+
+    def report(self, extra_info: Mapping[str, Any], acc: float) -> None:
+        self.service.report(extra_info, acc)
+
+    def save(self, directory: str) -> str:
+        return str(self.service.save(directory))
+
+    def step(self) -> int:
+        return self.service.scheduler.step
+
+    def step_reports(self) -> list[dict[str, Any]]:
+        return [report.to_dict() for report in self.service.reports]
+
+
+def start_actor(
+    config: Mapping[str, Any],
+    rollouts_per_prompt: int,
+    plugins: Sequence[str] = (),
+    state_file: str | Path | None = None,
+    grace_s: float = 30.0,
+) -> Any:
+    """Start the named actor in the current Ray cluster (``ray.init`` first) and return it."""
+    import ray
+
+    remote = ray.remote(max_concurrency=CONCURRENCY)(CurriculumActor)
+    return remote.options(name=ACTOR_NAME, namespace=NAMESPACE).remote(
+        dict(config),
+        rollouts_per_prompt,
+        tuple(plugins),
+        None if state_file is None else str(state_file),
+        grace_s,
+    )
+
+
+def find_actor() -> Any:
+    """The running curriculum actor; a clear error when the run did not start one."""
+    import ray
+
+    try:
+        return ray.get_actor(ACTOR_NAME, namespace=NAMESPACE)
+    except ValueError as exc:
+        raise ScalerError(
+            f"no curriculum actor {ACTOR_NAME!r} in Ray namespace {NAMESPACE!r}: start "
+            "training with `scaler train`, which starts it before verl"
+        ) from exc
