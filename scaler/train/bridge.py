@@ -32,6 +32,8 @@ class CurriculumActor:
         plugins: Sequence[str] = (),
         state_file: str | None = None,
         grace_s: float = 30.0,
+        state_dir: str | None = None,
+        keep_every: int = 1,
     ) -> None:
         from scaler import logs
         from scaler.config import RunConfig
@@ -54,7 +56,9 @@ class CurriculumActor:
             loaded,
             state,
         )
-        self.service = CurriculumService(scheduler, rollouts_per_prompt, grace_s)
+        self.service = CurriculumService(
+            scheduler, rollouts_per_prompt, grace_s, state_dir, keep_every
+        )
 
     def next_row(self) -> dict[str, Any]:
         return self.service.next_row()
@@ -78,8 +82,14 @@ def start_actor(
     plugins: Sequence[str] = (),
     state_file: str | Path | None = None,
     grace_s: float = 30.0,
+    state_dir: str | Path | None = None,
+    keep_every: int = 1,
 ) -> Any:
-    """Start the named actor in the current Ray cluster (``ray.init`` first) and return it."""
+    """Start the named actor in the current Ray cluster (``ray.init`` first) and return it.
+
+    ``state_dir``: where the state of every closed step is kept for the trainer's checkpoints
+    (``keep_every``: the trainer's checkpoint frequency); ``state_file``: a state to resume.
+    """
     import ray
 
     remote = ray.remote(max_concurrency=CONCURRENCY)(CurriculumActor)
@@ -89,6 +99,8 @@ def start_actor(
         tuple(plugins),
         None if state_file is None else str(state_file),
         grace_s,
+        None if state_dir is None else str(state_dir),
+        keep_every,
     )
 
 

@@ -32,11 +32,47 @@ log = structlog.get_logger("scaler.train")
 STATE_FILE = "curriculum_state.json"
 
 
+def state_file(directory: Path, step: int) -> Path:
+    return directory / f"step_{step}.json"
+
+
+def resume_state(checkpoint_root: str | Path, state_dir: str | Path) -> Path | None:
+    """The curriculum state matching the trainer's latest checkpoint, if there is one.
+
+    verl records its latest checkpoint's step in ``latest_checkpointed_iteration.txt`` under
+    ``trainer.default_local_dir``; the curriculum kept the state of that step.
+    """
+    marker = Path(checkpoint_root) / "latest_checkpointed_iteration.txt"
+    if not marker.exists():
+        return None
+    step = int(marker.read_text().strip())
+    path = state_file(Path(state_dir), step)
+    if not path.exists():
+        raise ScalerError(
+            f"{marker} says step {step}, but {path} is missing: the curriculum state of that "
+            "checkpoint was not kept"
+        )
+    return path
+
+
 class CurriculumService:
-    def __init__(self, scheduler: Scheduler, rollouts_per_prompt: int, grace_s: float = 30.0):
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        rollouts_per_prompt: int,
+        grace_s: float = 30.0,
+        state_dir: str | Path | None = None,
+        keep_every: int = 1,
+    ):
         if rollouts_per_prompt < 1:
             raise ScalerError(f"rollouts per prompt must be >= 1, got {rollouts_per_prompt}")
         self.scheduler = scheduler
+        #: Where the state of every closed step goes (``step_<n>.json``); the trainer's
+        #: checkpoint of step n is resumed with the file of step n. Files of steps that are
+        #: not multiples of ``keep_every`` (the trainer's checkpoint frequency) are pruned
+        #: once a later step is saved.
+        self.state_dir = None if state_dir is None else Path(state_dir)
+        self.keep_every = max(1, keep_every)
         self.rollouts = rollouts_per_prompt
         self.grace_s = grace_s
         self._lock = threading.Condition()
@@ -106,6 +142,15 @@ class CurriculumService:
         )
         self._results = []
         self._expected = 0
+        if self.state_dir is not None:
+            self._save_step(self.state_dir, report.step)
+
+    def _save_step(self, directory: Path, step: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.state().save(state_file(directory, step))
+        previous = step - 1
+        if previous > 0 and previous % self.keep_every:
+            state_file(directory, previous).unlink(missing_ok=True)
 
     def state(self) -> CurriculumState:
         """The state after the last closed step: what a checkpoint keeps."""

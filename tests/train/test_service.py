@@ -5,6 +5,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from scaler.curriculum.scheduler import CurriculumConfig, Scheduler
 from scaler.curriculum.state import CurriculumState
 from scaler.instances import InstanceFactory
@@ -96,3 +98,30 @@ def test_saved_state_restores_the_same_run(sandbox: Any, plugins: Plugins,
         assert second.state().to_json() == expected
     finally:
         second.scheduler.close()
+
+
+def test_every_closed_step_is_saved_for_the_trainers_checkpoints(
+    sandbox: Any, plugins: Plugins, tmp_path: Path
+) -> None:
+    from scaler.errors import ScalerError
+    from scaler.train.service import resume_state
+
+    states = tmp_path / "curriculum"
+    scheduler = Scheduler(ENVS, CONFIG, InstanceFactory(sandbox, plugins), plugins)
+    service = CurriculumService(scheduler, 4, state_dir=states, keep_every=2)
+    try:
+        for right in (4, 3, 1):
+            _train_step(service, right)
+        service.next_row()
+    finally:
+        scheduler.close()
+    assert sorted(p.name for p in states.iterdir()) == ["step_2.json", "step_3.json"]
+    checkpoints = tmp_path / "checkpoints"
+    assert resume_state(checkpoints, states) is None
+    checkpoints.mkdir()
+    (checkpoints / "latest_checkpointed_iteration.txt").write_text("2")
+    path = resume_state(checkpoints, states)
+    assert path == states / "step_2.json" and CurriculumState.load(path).step == 2
+    (checkpoints / "latest_checkpointed_iteration.txt").write_text("1")
+    with pytest.raises(ScalerError, match="step 1"):
+        resume_state(checkpoints, states)
