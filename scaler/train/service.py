@@ -3,9 +3,11 @@
 verl pulls prompts one at a time through its dataset and scores rollouts in separate reward
 workers; neither knows about steps. This service turns that into the Scheduler's protocol: the
 first pull of a step plans it, each reported rollout is tallied against its group (by the env,
-level and seed in ``extra_info``), and the step closes when every rollout of its prompts is in,
-updating controllers and curation. The training bridge runs it as a named Ray actor (threaded,
-so a pull can wait for reports still on their way); tests and other trainers use it directly.
+level and seed in ``extra_info``), and the step closes the moment the last rollout of its
+prompts is in, updating controllers and curation, and saving its state: before the trainer
+updates the model and checkpoints that step. The training bridge runs it as a named Ray
+actor (threaded, so a pull can wait for reports still on their way); tests and other trainers
+use it directly.
 
 If a pull finds the step's prompts handed out but rollouts missing (a trainer that drops or
 filters samples), it waits up to ``grace_s`` for them, then closes the step with what arrived.
@@ -81,14 +83,16 @@ class CurriculumService:
         self._results: list[RolloutResult] = []
         self._groups: set[tuple[str, int, int]] = set()
         self._step = 0
+        self._open = False
         self.reports: list[StepReport] = []
 
     def next_row(self) -> dict[str, Any]:
         """The next prompt as a verl row; plans a step when the last one is closed."""
         with self._lock:
-            if not self._queue and self._step:
+            if not self._queue and self._open:
                 self._wait_for_results()
-                self._close()
+                if self._open:
+                    self._close()
             if not self._queue:
                 self._plan()
             return self._queue.popleft()
@@ -96,6 +100,7 @@ class CurriculumService:
     def _plan(self) -> None:
         plan = self.scheduler.next_step()
         self._step = plan.step
+        self._open = True
         self._groups = {(g.env_id, g.level, g.seed) for g in plan.groups}
         self._expected = len(plan.groups) * self.rollouts
         self._results = []
@@ -106,7 +111,7 @@ class CurriculumService:
 
     def _wait_for_results(self) -> None:
         deadline = time.monotonic() + self.grace_s
-        while len(self._results) < self._expected:
+        while self._open:
             left = deadline - time.monotonic()
             if left <= 0:
                 log.warning(
@@ -122,12 +127,14 @@ class CurriculumService:
         """One scored rollout, identified by the ``extra_info`` of its row."""
         key = (str(extra_info["env_id"]), int(extra_info["level"]), int(extra_info["seed"]))
         with self._lock:
-            if extra_info.get("step") != self._step or key not in self._groups:
+            if not self._open or extra_info.get("step") != self._step or key not in self._groups:
                 log.warning(
                     "a rollout of another step", step=extra_info.get("step"), now=self._step
                 )
                 return
             self._results.append(RolloutResult(*key, float(acc)))
+            if len(self._results) >= self._expected:
+                self._close()
             self._lock.notify_all()
 
     def _close(self) -> None:
@@ -142,6 +149,7 @@ class CurriculumService:
         )
         self._results = []
         self._expected = 0
+        self._open = False
         if self.state_dir is not None:
             self._save_step(self.state_dir, report.step)
 
