@@ -40,6 +40,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "scaler.default_plugins.sources",
     "scaler.default_plugins.synth_commands",
     "scaler.default_plugins.synthesis",
+    "scaler.default_plugins.train_commands",
     "scaler.default_plugins.verifiers",
 )
 

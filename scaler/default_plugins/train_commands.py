@@ -1,0 +1,106 @@
+"""``scaler train``, and the ``verl`` trainer name for run configs.
+
+Both live in a default plugin so that ``scaler`` without verl installed loads nothing of it:
+verl, Hydra and Ray are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from scaler.hookspecs import hookimpl
+
+
+@hookimpl
+def scaler_register_trainers(register: Any) -> None:
+    from scaler.train.launch import TRAINER_NAME, VerlTrainer
+
+    register(TRAINER_NAME, VerlTrainer)
+
+
+@hookimpl
+def scaler_register_commands(cli: Any) -> None:
+    from scaler import cli as app
+
+    @cli.command("train")
+    @click.argument(
+        "config_file",
+        metavar="[CONFIG.toml]",
+        required=False,
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    )
+    @click.option(
+        "--override",
+        "overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="A verl Hydra override, applied after the preset and the config (repeatable).",
+    )
+    @click.option(
+        "--ray-address",
+        metavar="ADDR",
+        help="Join this Ray cluster (e.g. auto, or HOST:6379); default: start a local one.",
+    )
+    @click.option(
+        "--state",
+        "state_file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Curriculum state to resume from (a state saved by an earlier run).",
+    )
+    @click.option(
+        "--dry-run",
+        is_flag=True,
+        help="Print the composed verl overrides and check them with verl's own validation; "
+        "no GPU, no Ray.",
+    )
+    @app.json_option
+    def train(
+        config_file: Path | None,
+        overrides: tuple[str, ...],
+        ray_address: str | None,
+        state_file: Path | None,
+        dry_run: bool,
+        as_json: bool,
+    ) -> None:
+        """Train a model with verl's GRPO on the curriculum of CONFIG (trainer = "verl").
+
+        \b
+        The overrides are the paper's preset (GRPO, no KL, lr 1e-6 after 20 warm-up steps,
+        clip 0.2/0.2, token-mean loss, vLLM at temperature 1), then the config (run.batch_size
+        prompts x [trainer] rollouts per step, run.steps steps, model, GPUs), then --override.
+        The curriculum runs as a Ray actor that verl's dataset pulls rows from and its reward
+        function reports scores to.
+
+        \b
+          scaler train configs/paper-qwen3-4b.toml --dry-run
+          scaler train configs/one-gpu.toml --override trainer.logger=[console,wandb]
+        """
+        from scaler.train import launch
+
+        train_config = launch.TrainConfig.from_run(launch.load(config_file))
+        planned = launch.plan(train_config, overrides)
+        if dry_run:
+            from scaler.train.preset import to_dict, validate
+
+            if train_config.model is None:
+                app.log.warning(
+                    "no [trainer] model: a placeholder path stands in for this dry run",
+                    field="trainer.model",
+                )
+            composed = validate(planned)
+            if as_json:
+                app._print_json(to_dict(composed))
+            else:
+                click.echo("\n".join(planned))
+            return
+        root = click.get_current_context().find_root()
+        launch.train(
+            train_config,
+            overrides,
+            ray_address,
+            tuple(root.params.get("extra_plugins") or ()),
+            state_file,
+        )

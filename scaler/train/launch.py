@@ -1,0 +1,325 @@
+"""``scaler train``: a run config with ``trainer = "verl"`` turned into a verl GRPO run.
+
+The run config stays the single source of the numbers the curriculum and verl must agree on:
+prompts per step (``run.batch_size``), rollouts per prompt (``[trainer] rollouts``) and steps
+(``run.steps``). The rest of the ``[trainer]`` table says where and how verl runs:
+
+    [trainer]
+    name = "verl"
+    rollouts = 8                 # rollouts per prompt (GRPO group size)
+    model = "/models/Qwen3-4B-Base"   # local path or hub id; required for a real run
+    gpus_per_node = 8
+    nnodes = 1
+    tensor_parallel = 1          # vLLM tensor parallel size of the rollout
+    max_prompt_length = 4096
+    max_response_length = 8192
+    max_tokens_per_gpu = 12288   # dynamic batching budget (default: prompt + response)
+    gpu_memory_utilization = 0.6 # vLLM's share of GPU memory (default: verl's)
+    project = "scaler"
+    experiment = "..."           # default: the config file's stem
+    checkpoint_dir = "..."       # default: verl's checkpoints/<project>/<experiment>
+    save_freq = 50
+    val_files = ["eval.parquet"] # held-out rows (scaler export); none: no validation
+    test_freq = 10
+    logger = ["console"]
+
+``plan`` puts the paper's preset first, then these options, then the user's ``--override``
+values, so a user can change anything verl knows without scaler standing in the way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import structlog
+
+from scaler.config import Component, RunConfig
+from scaler.errors import ConfigError, ScalerError
+from scaler.train.preset import MODEL_PLACEHOLDER, compose_overrides
+
+log = structlog.get_logger("scaler.train")
+
+TRAINER_NAME = "verl"
+
+#: Option -> (accepted types, a readable type name).
+_OPTION_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "rollouts": ((int,), "integer"),
+    "model": ((str,), "string"),
+    "gpus_per_node": ((int,), "integer"),
+    "nnodes": ((int,), "integer"),
+    "tensor_parallel": ((int,), "integer"),
+    "max_prompt_length": ((int,), "integer"),
+    "max_response_length": ((int,), "integer"),
+    "max_tokens_per_gpu": ((int,), "integer"),
+    "gpu_memory_utilization": ((float, int), "number"),
+    "project": ((str,), "string"),
+    "experiment": ((str,), "string"),
+    "checkpoint_dir": ((str,), "string"),
+    "save_freq": ((int,), "integer"),
+    "val_files": ((list, str), "list of paths"),
+    "test_freq": ((int,), "integer"),
+    "logger": ((list, str), "list of logger names"),
+}
+#: verl keys that the curriculum must agree on, and the run config field that sets each.
+FROM_RUN_CONFIG: dict[str, str] = {
+    "data.train_batch_size": "run.batch_size",
+    "actor_rollout_ref.rollout.n": "trainer.rollouts",
+    "trainer.total_training_steps": "run.steps",
+    "data.train_max_samples": "run.steps",
+}
+#: Options that must be >= 1.
+_POSITIVE = (
+    "rollouts",
+    "gpus_per_node",
+    "nnodes",
+    "tensor_parallel",
+    "max_prompt_length",
+    "max_response_length",
+    "max_tokens_per_gpu",
+)
+
+
+@attrs.frozen
+class TrainConfig:
+    """What a verl run needs from a run config, checked before verl sees any of it."""
+
+    run: RunConfig
+    model: str | None = None
+    rollouts: int = 8
+    gpus_per_node: int = 8
+    nnodes: int = 1
+    tensor_parallel: int = 1
+    max_prompt_length: int = 4096
+    max_response_length: int = 8192
+    max_tokens_per_gpu: int | None = None
+    gpu_memory_utilization: float | None = None
+    project: str = "scaler"
+    experiment: str = "scaler"
+    checkpoint_dir: str | None = None
+    save_freq: int = 50
+    val_files: tuple[str, ...] = ()
+    test_freq: int = 10
+    logger: tuple[str, ...] = ("console",)
+
+    @property
+    def steps(self) -> int:
+        return self.run.steps
+
+    @property
+    def batch_size(self) -> int:
+        return self.run.batch_size
+
+    @property
+    def model_path(self) -> str:
+        """The model, or a placeholder (only a dry run may get this far without one)."""
+        return self.model or MODEL_PLACEHOLDER
+
+    @property
+    def tokens_per_gpu(self) -> int:
+        return self.max_tokens_per_gpu or self.max_prompt_length + self.max_response_length
+
+    @classmethod
+    def from_run(cls, config: RunConfig) -> TrainConfig:
+        """Read the ``[trainer]`` table of a run config whose trainer is ``verl``."""
+        if config.trainer.name != TRAINER_NAME:
+            raise ConfigError(
+                f"scaler train needs trainer = {TRAINER_NAME!r}, got {config.trainer.name!r} "
+                "(configs/paper-qwen3-4b.toml is an example)",
+                path=config.source,
+                field="trainer.name",
+            )
+        options = parse_options(config.trainer.options, config.source)
+        if "experiment" not in options:
+            options["experiment"] = Path(config.source).stem if config.source else "scaler"
+        return cls(run=config, **options)
+
+    def require_model(self) -> None:
+        """A real run needs a model; a dry run may go on with the placeholder."""
+        if not self.model:
+            raise ConfigError(
+                "a real run needs the model: a local path or a hub id (--dry-run goes on "
+                "with a placeholder)",
+                path=self.run.source,
+                field="trainer.model",
+            )
+
+
+def parse_options(
+    options: Mapping[str, Any], source: str | None, prefix: str = "trainer."
+) -> dict[str, Any]:
+    """The ``[trainer]`` options as ``TrainConfig`` fields; errors name the file and field.
+
+    ``prefix`` is how a field is named in errors: ``trainer.`` for a run config's table, empty
+    where the caller adds the table itself (``scaler run``'s trainer factory).
+    """
+    values: dict[str, Any] = {}
+    for key, value in options.items():
+        field = f"{prefix}{key}"
+        if key not in _OPTION_TYPES:
+            raise ConfigError(
+                f"unknown option of the verl trainer; it takes {', '.join(_OPTION_TYPES)}",
+                path=source,
+                field=field,
+            )
+        kinds, name = _OPTION_TYPES[key]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            raise ConfigError(f"must be a {name}, got {value!r}", path=source, field=field)
+        if key in ("val_files", "logger"):
+            items = [value] if isinstance(value, str) else value
+            if not all(isinstance(item, str) and item for item in items):
+                raise ConfigError(
+                    f"must be a {name} (non-empty strings), got {value!r}",
+                    path=source,
+                    field=field,
+                )
+            value = tuple(items)
+        elif key in _POSITIVE and value < 1:
+            raise ConfigError(f"must be >= 1, got {value!r}", path=source, field=field)
+        elif key == "gpu_memory_utilization":
+            if not 0 < value <= 1:
+                raise ConfigError(f"must be in (0, 1], got {value!r}", path=source, field=field)
+            value = float(value)
+        elif isinstance(value, str) and not value.strip():
+            raise ConfigError("must not be empty", path=source, field=field)
+        values[key] = value
+    gpus = values.get("gpus_per_node", 8) * values.get("nnodes", 1)
+    tp = values.get("tensor_parallel", 1)
+    if gpus % tp:
+        raise ConfigError(
+            f"must divide the GPUs (gpus_per_node x nnodes = {gpus}), got {tp}",
+            path=source,
+            field=f"{prefix}tensor_parallel",
+        )
+    if source and values.get("val_files"):
+        base = Path(source).parent
+        values["val_files"] = tuple(
+            f if Path(f).is_absolute() else str(base / f) for f in values["val_files"]
+        )
+    return values
+
+
+def plan(config: TrainConfig, overrides: Sequence[str] = ()) -> list[str]:
+    """verl overrides: the paper's preset, then the config's options, then ``overrides``.
+
+    Hydra applies overrides in order, so the user's come last and win.
+    """
+    for override in overrides:
+        key = override.split("=", 1)[0].lstrip("+~")
+        if "=" not in override:
+            raise ScalerError(f"--override {override!r}: expected KEY=VALUE (Hydra syntax)")
+        if key in FROM_RUN_CONFIG:
+            raise ScalerError(
+                f"--override {override!r}: the curriculum must agree with verl on {key}; set "
+                f"{FROM_RUN_CONFIG[key]} in the run config instead"
+            )
+    return [*compose_overrides(config), *overrides]
+
+
+def load(config_file: str | Path | None) -> RunConfig:
+    """The run config of ``scaler train``: the file, or the embedded default with verl."""
+    if config_file is not None:
+        return RunConfig.load(config_file)
+    return attrs.evolve(RunConfig(), trainer=Component(TRAINER_NAME, {"rollouts": 8}))
+
+
+def actor_config(config: RunConfig) -> dict[str, Any]:
+    """The run config as the curriculum actor gets it: pool paths absolute.
+
+    The actor may run in another working directory (or on another node of the cluster).
+    """
+    data = config.to_dict()
+    data["pool"]["paths"] = [str(Path(p).resolve()) for p in config.pool_paths]
+    return data
+
+
+def train(
+    config: TrainConfig,
+    overrides: Sequence[str] = (),
+    ray_address: str | None = None,
+    plugins: Sequence[str] = (),
+    state_file: str | Path | None = None,
+) -> None:
+    """Start Ray, the curriculum actor, then verl's PPO loop; returns when verl finishes.
+
+    verl's ``run_ppo`` calls ``ray.init`` only when Ray is not up, so Ray is initialised here
+    (local, or ``ray_address``) with the runtime environment verl would have used, and the
+    named curriculum actor is in the cluster before verl's dataset and reward workers look for
+    it. Needs GPUs and vLLM: it cannot run on a CPU-only machine.
+    """
+    from scaler.train.preset import validate
+
+    config.require_model()
+    composed = validate(plan(config, overrides))
+    ray = _ray()
+    from omegaconf import OmegaConf
+    from verl.trainer.constants_ppo import get_ppo_ray_runtime_env
+    from verl.trainer.main_ppo import TaskRunnerV1, run_ppo
+    from verl.utils.device import auto_set_device
+
+    from scaler.train.bridge import start_actor
+    from scaler.train.service import resume_state
+
+    if not ray.is_initialized():
+        init = OmegaConf.to_container(composed.ray_kwargs.get("ray_init", {}), resolve=True)
+        runtime_env = get_ppo_ray_runtime_env(composed)
+        if composed.transfer_queue.enable:
+            runtime_env.setdefault("env_vars", {})["TRANSFER_QUEUE_ENABLE"] = "1"
+        merged = OmegaConf.merge(runtime_env, init.pop("runtime_env", None) or {})
+        init["runtime_env"] = OmegaConf.to_container(merged, resolve=True)
+        if ray_address:
+            init["address"] = ray_address
+        log.info("starting ray", address=ray_address or "local")
+        ray.init(**{k: v for k, v in init.items() if v is not None})
+    checkpoints = Path(str(composed.trainer.default_local_dir))
+    states = checkpoints / "curriculum"
+    if state_file is None:
+        state_file = resume_state(checkpoints, states)
+        if state_file is not None:
+            log.info("resuming the curriculum with verl's latest checkpoint", state=str(state_file))
+    actor = start_actor(
+        actor_config(config.run),
+        config.rollouts,
+        plugins,
+        state_file,
+        state_dir=states,
+        keep_every=int(composed.trainer.save_freq),
+    )
+    # Build the curriculum now: a bad pool or sandbox fails here, not inside verl's workers.
+    ray.get(actor.step.remote())
+    log.info("curriculum actor ready", steps=config.steps, batch_size=config.batch_size)
+    auto_set_device(composed)
+    if composed.trainer.use_v1:
+        run_ppo(composed, task_runner_class=TaskRunnerV1)
+    else:
+        from verl.trainer.main_ppo_v0 import TaskRunner
+
+        run_ppo(composed, task_runner_class=TaskRunner)
+    log.info("verl finished", curriculum_step=ray.get(actor.step.remote()), states=str(states))
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ScalerError("scaler train needs Ray and verl: pip install 'scaler[verl]'") from exc
+    return ray
+
+
+class VerlTrainer:
+    """``trainer = "verl"`` under ``scaler run``: checks the options, then points elsewhere.
+
+    verl drives its own loop (its dataloader pulls from the curriculum actor; its reward
+    workers report back), so it cannot be stepped by ``scaler run``'s loop. Constructing it
+    fails with the command that runs such a config, after the options were checked.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        parse_options(options, None, prefix="")
+        raise ScalerError(
+            "trainer 'verl' is driven by verl's own training loop, not by `scaler run`: run "
+            "`scaler train CONFIG.toml` (add --dry-run to check the composed verl config "
+            "without a GPU)"
+        )
