@@ -139,6 +139,16 @@ def scaler_register_trainers(register: Any) -> None:
 
 
 @hookspec
+def scaler_register_policies(register: Any) -> None:
+    """Register policies to evaluate: ``register(name, factory)``.
+
+    ``factory(model, **options)`` returns a ``scaler.evaluate.policies.Policy``: something
+    that answers chat prompts with ``n`` samples each under recorded decoding settings.
+    Chosen as ``scaler eval NAME:MODEL``. Default: ``openai`` (an OpenAI-compatible server).
+    """
+
+
+@hookspec
 def scaler_register_commands(cli: Any) -> None:
     """Add commands to the ``scaler`` command line: ``cli`` is the root click group."""
 

@@ -33,6 +33,7 @@ from scaler.errors import ScalerError, UnknownName
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "scaler.default_plugins.checks",
     "scaler.default_plugins.curriculum",
+    "scaler.default_plugins.evaluation",
     "scaler.default_plugins.importers",
     "scaler.default_plugins.llms",
     "scaler.default_plugins.prompts",
@@ -59,6 +60,7 @@ REGISTRIES: dict[str, str] = {
     "curation": "scaler_register_curation",
     "sandboxes": "scaler_register_sandboxes",
     "trainers": "scaler_register_trainers",
+    "policies": "scaler_register_policies",
 }
 
 

@@ -64,6 +64,10 @@ PROBE = textwrap.dedent(
     @hookimpl
     def scaler_register_trainers(register):
         register("probe", PROBE)
+
+    @hookimpl
+    def scaler_register_policies(register):
+        register("probe", PROBE)
     """
 )
 
