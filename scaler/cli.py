@@ -73,6 +73,20 @@ def _build_image(tag: str | None, mode: str) -> Any:
         return build_image(docker_client(), tag, mode, log=lambda m: status.update(m))  # type: ignore[arg-type]
 
 
+def key_values(pairs: Sequence[str], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of a repeatable option; values parsed as JSON where they parse."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=option)
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 pool_option = click.option(
     "--pool",

@@ -23,20 +23,6 @@ def _source_for(path: Path, given: str | None) -> str:
     return "codecontests"
 
 
-def _options(pairs: Sequence[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values parsed as JSON where they parse (numbers, true, lists)."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--llm-option")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            options[key] = value
-    return options
-
-
 def _measure(tokenizer: str | None) -> Any:
     """Characters of stdin, or tokens of the shown input with a local Hugging Face tokenizer."""
     from scaler.calibration import stdin_chars
@@ -209,7 +195,7 @@ def scaler_register_commands(cli: Any) -> None:
         llm = None
         if llm_spec:
             name, model = parse_llm_spec(llm_spec)
-            llm = plugins.get("llms", name)(model, **_options(llm_options))
+            llm = plugins.get("llms", name)(model, **app.key_values(llm_options, "--llm-option"))
             if record is not None:
                 llm = Recorder(llm, record)
         for kind, name in (("extractors", extractor), ("generators", synthesizer)):

@@ -133,7 +133,7 @@ class EnvEvaluation:
         }
 
 
-def _normalized(settings: Mapping[str, Any]) -> dict[str, Any]:
+def normalized_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Settings as they read back from JSON, so a fresh run compares equal to a stored one."""
     try:
         return json.loads(json.dumps(dict(settings), sort_keys=True))
@@ -183,7 +183,7 @@ def read_results(path: Path, policy: str, settings: Mapping[str, Any]) -> dict[K
     return records
 
 
-def _append(path: Path, records: Iterable[dict]) -> None:
+def append_lines(path: Path, records: Iterable[dict]) -> None:
     """Appends whole lines, first dropping a partial last line a killed run may have left.
 
     ``read_results`` skipped that line (its instance is asked again), and cutting it keeps
@@ -231,7 +231,7 @@ def evaluate_envs(
             check_level(env, level)
         plan[env.id] = chosen
 
-    settings = _normalized(policy.settings)
+    settings = normalized_settings(policy.settings)
     path = Path(results_path) if results_path is not None else None
     records = read_results(path, policy.name, settings) if path is not None else {}
     wanted = [
@@ -271,7 +271,7 @@ def evaluate_envs(
                 }
             )
         if path is not None:
-            _append(path, fresh)
+            append_lines(path, fresh)
         for record in fresh:
             records[(record["env"], record["env_version"], record["level"], record["seed"])] = (
                 record
