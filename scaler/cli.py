@@ -73,6 +73,16 @@ def _build_image(tag: str | None, mode: str) -> Any:
         return build_image(docker_client(), tag, mode, log=lambda m: status.update(m))  # type: ignore[arg-type]
 
 
+def parse_levels(text: str | None) -> list[int] | None:
+    """``--levels 0,3,5`` -> sorted levels; None (every level) when not given."""
+    if not text:
+        return None
+    try:
+        return sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: expected integers", param_hint="--levels") from exc
+
+
 def key_values(pairs: Sequence[str], option: str) -> dict[str, Any]:
     """``KEY=VALUE`` pairs of a repeatable option; values parsed as JSON where they parse."""
     options: dict[str, Any] = {}
@@ -273,15 +283,7 @@ def export_command(
 
     plugins = _plugins()
     envs = available_envs(plugins, pool_path)
-    chosen = None
-    if levels:
-        try:
-            chosen = sorted({int(part) for part in levels.split(",") if part.strip()})
-        except ValueError as exc:
-            raise click.BadParameter(
-                f"{levels!r}: expected integers", param_hint="--levels"
-            ) from exc
-    requests = export_requests(envs, chosen, count, seed)
+    requests = export_requests(envs, parse_levels(levels), count, seed)
     with _sandbox(backend) as sandbox, _progress() as bar:
         task = bar.add_task("export", total=len(requests), status=str(output))
         written = export_parquet(

@@ -176,14 +176,7 @@ def _envs(
             if env_id not in by_id:
                 raise UnknownName("environment", env_id, list(by_id))
         envs = [by_id[e] for e in wanted]
-    chosen = None
-    if levels:
-        try:
-            chosen = sorted({int(part) for part in levels.split(",") if part.strip()})
-        except ValueError as exc:
-            raise click.BadParameter(
-                f"{levels!r}: expected integers", param_hint="--levels"
-            ) from exc
+    chosen = app.parse_levels(levels)
     with app._sandbox(backend) as sandbox, app._progress() as bar:
         total = sum(len(chosen or range(len(env.levels))) for env in envs) * count
         task = bar.add_task("eval", total=total, status=policy.name)

@@ -9,7 +9,6 @@ a killed run resumes: samples already in the file are not asked again.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import attrs
 from scaler.errors import ScalerError
 from scaler.evaluate.answers import equivalent
 from scaler.evaluate.benchmarks import Benchmark, Item
-from scaler.evaluate.envs import append_lines, normalized_settings
+from scaler.evaluate.envs import append_lines, normalized_settings, result_lines
 from scaler.evaluate.policies import Policy
 
 #: Questions asked per policy call: enough to keep a server busy, little lost to a kill.
@@ -41,20 +40,9 @@ class BenchResult:
 
 def _done(path: Path, policy: Policy) -> dict[tuple[str, int, int], float]:
     """(benchmark, question, sample) -> score of the lines already in the file."""
-    if not path.exists():
-        return {}
     done: dict[tuple[str, int, int], float] = {}
     settings = normalized_settings(policy.settings)
-    lines = path.read_text(encoding="utf-8").split("\n")
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number >= len(lines) - 1:
-                break
-            raise ScalerError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
+    for _, data in result_lines(path):
         if data["policy"] != policy.name or normalized_settings(data["settings"]) != settings:
             raise ScalerError(
                 f"{path} holds results of policy {data['policy']!r} with other settings; "

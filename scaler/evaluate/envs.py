@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -141,28 +141,33 @@ def normalized_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
         raise ScalerError(f"the policy's settings are not JSON-serializable: {exc}") from exc
 
 
+def result_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of a results file; a torn last line (a killed run) is skipped."""
+    if not path.exists():
+        return
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ScalerError(f"{path}: cannot read the results: {exc.strerror}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == len(lines):
+                return
+            raise ScalerError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
+
+
 def read_results(path: Path, policy: str, settings: Mapping[str, Any]) -> dict[Key, dict]:
     """The scored instances a results file already holds, by (env, version, level, seed).
 
     A run killed while writing leaves a partial last line; it is skipped (and asked again).
     A file written for another policy or other settings is refused rather than mixed in.
     """
-    if not path.exists():
-        return {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ScalerError(f"{path}: cannot read the results: {exc.strerror}") from exc
     records: dict[Key, dict] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == len(lines):
-                break
-            raise ScalerError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
+    for number, data in result_lines(path):
         try:
             key = (
                 str(data["env"]),
