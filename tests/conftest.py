@@ -87,3 +87,13 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> 
         return code, out, err
 
     return invoke
+
+
+@pytest.fixture
+def no_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither a developer's OpenAI settings nor a proxy may reach a test's local server."""
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)

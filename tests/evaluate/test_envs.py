@@ -44,6 +44,9 @@ RIGHT = {
 }
 
 
+pytestmark = pytest.mark.usefixtures("no_openai_environment")
+
+
 class GradingServer:
     """Answers ``\\boxed{answer}`` for the first RIGHT[(env, level)] requests, then wrongly."""
 
@@ -87,16 +90,6 @@ class GradingServer:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Neither a developer's OpenAI settings nor a proxy may reach the local server."""
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ import pytest
 
 from scaler.instances import InstanceFactory
 from scaler.plugins import Plugins
-from tests.evaluate.test_envs import ENVS, GradingServer, clean_environment, server, teach
+from tests.evaluate.test_envs import ENVS, GradingServer, server, teach
 
-__all__ = ["clean_environment", "server"]
+__all__ = ["server"]
+pytestmark = pytest.mark.usefixtures("no_openai_environment")
 pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed: pip install pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 

@@ -32,6 +32,8 @@ from scaler.synth.llm import (
 )
 from scaler.synth.llm_openai import OpenAIClient
 
+pytestmark = pytest.mark.usefixtures("no_openai_environment")
+
 
 @attrs.frozen
 class Reply:
@@ -143,16 +145,6 @@ class FakeServer:
         with self.cond:
             self.cond.wait_for(lambda: len(self.seen) >= count, timeout_s)
             return len(self.seen)
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Neither a developer's OpenAI settings nor a proxy may reach the local server's tests."""
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
 
 
 @pytest.fixture
