@@ -684,13 +684,35 @@ def run_command(
     \b
     The run directory gets metrics.jsonl, state.json (saved after every step: a killed run
     loses nothing, continue it with --resume DIR), report.md and PNG plots.
+
+    \b
+    A trainer that drives its own loop (trainer = "verl") is launched as by `scaler train`:
+    --steps sets run.steps, --out verl's checkpoint directory (run the same command again to
+    resume); `scaler train` also takes verl overrides and --dry-run.
     """
     from scaler.config import RunConfig
 
     if resume is not None and (config_file is not None or out is not None):
         raise click.UsageError("--resume continues a saved run with its own config and directory")
     config = RunConfig.load(config_file) if config_file else RunConfig()
+    if resume is None and _launch_loop_owner(config, steps, out):
+        return
     _execute(config, out, resume, steps, as_json)
+
+
+def _launch_loop_owner(config: Any, steps: int | None, out: Path | None) -> bool:
+    """Hand the run to a trainer that drives its own loop (verl); False for the others."""
+    from scaler.trainer import LoopOwner
+
+    factory = _plugins().get("trainers", config.trainer.name)
+    if not isinstance(factory, LoopOwner):
+        return False
+    root = click.get_current_context().find_root()
+    log.info("launching", trainer=config.trainer.name, steps=steps or config.steps)
+    factory.launch(
+        config, steps=steps, out=out, plugins=tuple(root.params.get("extra_plugins") or ())
+    )
+    return True
 
 
 @cli.command("simulate")

@@ -7,10 +7,12 @@ simulator is the default one; the verl bridge is another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from scaler.config import RunConfig
     from scaler.curriculum.scheduler import Scheduler, StepReport
 
 
@@ -32,3 +34,25 @@ class Trainer(Protocol):
 
 #: Optional on a trainer: ``summary() -> Mapping[str, Any]``, figures only the trainer knows
 #: (the simulator: skill gained), added to the run's summary under "trainer".
+
+
+@runtime_checkable
+class LoopOwner(Protocol):
+    """A trainer factory whose framework runs the training loop itself (verl).
+
+    Such a trainer cannot be stepped by ``scaler run``'s loop: its framework pulls rows and
+    reports scores on its own schedule. ``scaler run`` sees the ``launch`` attribute on the
+    registered factory and hands it the whole run, so a run config means the same thing
+    whichever trainer it names.
+    """
+
+    def launch(
+        self,
+        config: RunConfig,
+        *,
+        steps: int | None,
+        out: Path | None,
+        plugins: Sequence[str],
+    ) -> None:
+        """Run ``config`` to the end: ``steps`` overrides ``run.steps``; ``out`` is where
+        checkpoints and the curriculum state go (a rerun with the same ``out`` resumes)."""

@@ -309,17 +309,38 @@ def _ray() -> Any:
 
 
 class VerlTrainer:
-    """``trainer = "verl"`` under ``scaler run``: checks the options, then points elsewhere.
+    """``trainer = "verl"`` in a run config: ``scaler run`` launches it like ``scaler train``.
 
     verl drives its own loop (its dataloader pulls from the curriculum actor; its reward
-    workers report back), so it cannot be stepped by ``scaler run``'s loop. Constructing it
-    fails with the command that runs such a config, after the options were checked.
+    workers report back), so it is a ``scaler.trainer.LoopOwner``: ``scaler run`` calls
+    ``launch`` instead of stepping it. Constructing one (a library ``Run`` stepping it) fails
+    after the options were checked, naming the commands that run such a config.
     """
 
     def __init__(self, **options: Any) -> None:
         parse_options(options, None, prefix="")
         raise ScalerError(
-            "trainer 'verl' is driven by verl's own training loop, not by `scaler run`: run "
-            "`scaler train CONFIG.toml` (add --dry-run to check the composed verl config "
-            "without a GPU)"
+            "trainer 'verl' is driven by verl's own training loop, not stepped by a Run: "
+            "`scaler run CONFIG.toml` or `scaler train CONFIG.toml` launches it (`scaler train "
+            "--dry-run` checks the composed verl config without a GPU)"
         )
+
+    @staticmethod
+    def launch(
+        config: RunConfig,
+        *,
+        steps: int | None,
+        out: Path | None,
+        plugins: Sequence[str],
+    ) -> None:
+        """``scaler run CONFIG [--steps N] [--out DIR]``: ``scaler train`` with those two set.
+
+        ``--out`` becomes verl's checkpoint directory, where the curriculum state is kept too,
+        so running the same command again resumes both.
+        """
+        if steps is not None:
+            config = attrs.evolve(config, steps=steps)
+        train_config = TrainConfig.from_run(config)
+        if out is not None:
+            train_config = attrs.evolve(train_config, checkpoint_dir=str(out))
+        train(train_config, plugins=plugins)

@@ -151,13 +151,55 @@ def test_options_parse_without_prefix_for_the_trainer_factory() -> None:
     assert caught.value.field == "nodes"
 
 
-def test_scaler_run_with_the_verl_trainer_points_to_scaler_train(plugins: Plugins) -> None:
+def test_a_run_cannot_step_the_verl_trainer_but_checks_its_options(plugins: Plugins) -> None:
     loaded = Plugins.load([MODULE]) if "verl" not in plugins.registry("trainers") else plugins
-    with pytest.raises(ScalerError, match="scaler train CONFIG"):
+    with pytest.raises(ScalerError, match=r"scaler run CONFIG\.toml"):
         build_trainer(Component("verl", {"rollouts": 8}), loaded, "x.toml")
     with pytest.raises(ConfigError) as caught:
         build_trainer(Component("verl", {"rollout": 8}), loaded, "x.toml")
     assert caught.value.field == "trainer.rollout"
+
+
+def _launched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[TrainConfig, dict[str, Any]]]:
+    """Stand in for ``launch.train``, the one part that needs GPUs: record what it was given."""
+    calls: list[tuple[TrainConfig, dict[str, Any]]] = []
+
+    def record(config: TrainConfig, overrides: Any = (), *args: Any, **kwargs: Any) -> None:
+        calls.append((config, {"overrides": tuple(overrides), "args": args, **kwargs}))
+
+    monkeypatch.setattr("scaler.train.launch.train", record)
+    return calls
+
+
+def test_scaler_run_launches_a_verl_config_as_scaler_train_does(
+    run: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls = _launched(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    config = CONFIGS / "one-gpu.toml"
+    code, _, err = run("run", str(config))
+    assert code == 0, err
+    code, _, err = run("train", str(config))
+    assert code == 0, err
+    (by_run, _), (by_train, _) = calls
+    assert by_run == by_train
+    assert plan(by_run) == plan(by_train)
+    assert not (tmp_path / "runs").exists()
+
+
+def test_scaler_run_steps_and_out_become_verl_steps_and_checkpoint_dir(
+    run: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls = _launched(monkeypatch)
+    out = tmp_path / "ckpt"
+    code, _, err = run("run", str(CONFIGS / "one-gpu.toml"), "--steps", "3", "--out", str(out))
+    assert code == 0, err
+    ((config, _),) = calls
+    assert config.steps == 3
+    values = _overrides(config)
+    assert values["trainer.total_training_steps"] == "3"
+    assert values["trainer.default_local_dir"] == str(out)
+    assert config.model == "Qwen/Qwen3-0.6B-Base"
 
 
 @pytest.mark.parametrize(
