@@ -17,9 +17,23 @@ def openai_policy(model: str, **options: Any) -> Any:
     return OpenAIPolicy(model, **options)
 
 
+def transformers_policy(model: str, **options: Any) -> Any:
+    from scaler.evaluate.transformers_policy import TransformersPolicy
+
+    return TransformersPolicy(model, **options)
+
+
+def vllm_policy(model: str, **options: Any) -> Any:
+    from scaler.evaluate.vllm_policy import VLLMPolicy
+
+    return VLLMPolicy(model, **options)
+
+
 @hookimpl
 def scaler_register_policies(register: Any) -> None:
     register("openai", openai_policy)
+    register("hf", transformers_policy)
+    register("vllm", vllm_policy)
 
 
 def _accuracy_plot(evaluation: Any, out: Path) -> Path:
@@ -55,8 +69,10 @@ def scaler_register_commands(cli: Any) -> None:
         "options",
         multiple=True,
         metavar="KEY=VALUE",
-        help="A policy option: base_url, api_key, temperature (0.6), top_p (0.95), max_tokens, "
-        "concurrency ...",
+        help="A policy option, JSON where it parses. All: temperature (0.6), top_p (0.95), "
+        "max_tokens. openai: base_url, api_key, concurrency ... hf: seed, device, dtype, "
+        "chat_template_kwargs. vllm: seed, chat_template_kwargs, engine options "
+        "(tensor_parallel_size ...).",
     )
     @app.pool_option
     @click.option("--envs", "env_ids", help="Comma-separated env ids (default: all).")
@@ -98,8 +114,14 @@ def scaler_register_commands(cli: Any) -> None:
         """Evaluate a policy per environment and level, or on benchmark files (avg@k).
 
         \b
+        Policies: openai:MODEL (an OpenAI-compatible server, e.g. `vllm serve`), hf:PATH (a
+        transformers checkpoint in this process; CPU works, slowly), vllm:PATH (vLLM's
+        offline engine in this process), or a plugin's.
+
+        \b
           scaler eval openai:Qwen/Qwen3-4B --policy-option base_url=http://localhost:8000/v1 \\
               --levels 0,5,10,15 -n 16 --out evals/qwen3-4b
+          scaler eval hf:checkpoints/scaler/actor/huggingface --levels 0,5 -n 4 --out evals/ckpt
           scaler eval openai:Qwen/Qwen3-4B --bench MATH-500.parquet --bench aime24.parquet \\
               --k 16 --out evals/qwen3-4b-bench
 
@@ -110,7 +132,14 @@ def scaler_register_commands(cli: Any) -> None:
 
         plugins = app._plugins()
         name, model = parse_llm_spec(policy_spec)
-        policy = plugins.get("policies", name)(model, **app.key_values(options, "--policy-option"))
+        factory = plugins.get("policies", name)
+        try:
+            policy = factory(model, **app.key_values(options, "--policy-option"))
+        except TypeError as exc:
+            raise click.BadParameter(
+                f"policy {name!r} does not take these options: {exc}",
+                param_hint="--policy-option",
+            ) from exc
         out.mkdir(parents=True, exist_ok=True)
         if bench_files:
             _bench(policy, bench_files, k, out, as_json)

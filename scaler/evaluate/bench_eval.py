@@ -91,6 +91,7 @@ def evaluate_benchmark(
                             "acc": acc,
                             "kind": item.kind,
                             "response_chars": len(response),
+                            "response": response,
                             "policy": policy.name,
                             "settings": policy.settings,
                         }

@@ -271,6 +271,7 @@ def evaluate_envs(
                     "extracted": verdict.extracted,
                     "reason": verdict.reason,
                     "response_chars": len(response),
+                    "response": response,
                     "policy": policy.name,
                     "settings": settings,
                 }

@@ -27,6 +27,18 @@ DEFAULT_TOP_P = 0.95
 STAGE = "evaluate"
 
 
+def check_samples(n: Any) -> None:
+    """Samples per prompt must be a whole number >= 1 (``True`` is not one)."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+
+
+def recorded(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings as results record them: option groups left empty are dropped, so that a run
+    given ``chat_template_kwargs={}`` matches (and resumes) one given nothing."""
+    return {key: value for key, value in settings.items() if value != {}}
+
+
 @runtime_checkable
 class Policy(Protocol):
     """Something that samples answers to chats; safe to call from one thread at a time."""
@@ -91,8 +103,7 @@ class OpenAIPolicy:
         return settings
 
     def generate(self, messages_list: Sequence[Messages], n: int) -> list[list[str]]:
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be a whole number >= 1, got {n!r}")
+        check_samples(n)
         requests = [
             LLMRequest(f"prompt-{index}", STAGE, sample, tuple(dict(m) for m in messages))
             for index, messages in enumerate(messages_list)
