@@ -25,6 +25,7 @@ import attrs
 
 from scaler.catalog import available_envs
 from scaler.config import Component, RunConfig
+from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics
 from scaler.curriculum.scheduler import Scheduler, StepReport
 from scaler.curriculum.state import CurriculumState
 from scaler.errors import ConfigError, ScalerError, UnknownName
@@ -75,12 +76,6 @@ def build_trainer(component: Component, plugins: Plugins, source: str | None) ->
         raise ConfigError(
             f"{component.name!r} does not take these options: {exc}", path=source, field="trainer"
         ) from exc
-
-
-def read_metrics(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 @attrs.frozen
@@ -158,9 +153,7 @@ class Run:
         state = json.loads(state_file.read_text(encoding="utf-8"))
         if state.get("format") != STATE_FORMAT:
             raise ScalerError(f"{state_file}: state format {state.get('format')!r} is unknown")
-        metrics_file = target / "metrics.jsonl"
-        kept = [m for m in read_metrics(metrics_file) if m["step"] <= state["step"]]
-        write_atomic(metrics_file, "".join(json.dumps(m) + "\n" for m in kept))
+        keep_metrics_until(target / "metrics.jsonl", state["step"])
         return cls(target, config, plugins, sandbox, state)
 
     @property
@@ -174,8 +167,7 @@ class Run:
         with metrics_file.open("a", encoding="utf-8") as metrics:
 
             def saved(report: StepReport) -> None:
-                metrics.write(json.dumps(report.to_dict()) + "\n")
-                metrics.flush()
+                append_metrics(metrics, report)
                 self.save()
                 if on_step is not None:
                     on_step(report)

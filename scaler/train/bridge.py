@@ -75,6 +75,9 @@ class CurriculumActor:
     def step_reports(self) -> list[dict[str, Any]]:
         return [report.to_dict() for report in self.service.reports]
 
+    def finish(self, title: str = "") -> list[str]:
+        return [str(path) for path in self.service.finish(title)]
+
 
 def start_actor(
     config: Mapping[str, Any],

@@ -297,7 +297,14 @@ def train(
         from verl.trainer.main_ppo_v0 import TaskRunner
 
         run_ppo(composed, task_runner_class=TaskRunner)
-    log.info("verl finished", curriculum_step=ray.get(actor.step.remote()), states=str(states))
+    title = f"{config.experiment}: {config.run.controller.name} / {config.run.curation.name}"
+    files = ray.get(actor.finish.remote(title))
+    log.info(
+        "verl finished",
+        curriculum_step=ray.get(actor.step.remote()),
+        report=next(iter(files), None),
+        states=str(states),
+    )
 
 
 def _ray() -> Any:

@@ -24,9 +24,12 @@ from typing import Any
 
 import structlog
 
+from scaler.curriculum.metrics import FILE_NAME as METRICS_FILE
+from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics
 from scaler.curriculum.scheduler import RolloutResult, Scheduler, StepReport
 from scaler.curriculum.state import CurriculumState
 from scaler.errors import ScalerError
+from scaler.files import write_atomic
 from scaler.train.rows import verl_row
 
 log = structlog.get_logger("scaler.train")
@@ -85,6 +88,9 @@ class CurriculumService:
         self._step = 0
         self._open = False
         self.reports: list[StepReport] = []
+        if self.state_dir is not None:
+            # Resumed from a checkpoint of step n: the steps after n are done again.
+            keep_metrics_until(self.state_dir / METRICS_FILE, scheduler.step)
 
     def next_row(self) -> dict[str, Any]:
         """The next prompt as a verl row; plans a step when the last one is closed."""
@@ -152,6 +158,8 @@ class CurriculumService:
         self._open = False
         if self.state_dir is not None:
             self._save_step(self.state_dir, report.step)
+            with (self.state_dir / METRICS_FILE).open("a", encoding="utf-8") as metrics:
+                append_metrics(metrics, report)
 
     def _save_step(self, directory: Path, step: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -159,6 +167,26 @@ class CurriculumService:
         previous = step - 1
         if previous > 0 and previous % self.keep_every:
             state_file(directory, previous).unlink(missing_ok=True)
+
+    def finish(self, title: str = "") -> list[Path]:
+        """The run's report.md and plots from its metrics.jsonl, written into ``state_dir``.
+
+        The same report and plots ``scaler run`` writes, for the whole run (resumed runs
+        included, since the file holds every step kept so far).
+        """
+        from scaler.curriculum.plots import plot_run
+        from scaler.curriculum.report import render_report
+
+        if self.state_dir is None:
+            raise ScalerError("this curriculum keeps no files (no state_dir)")
+        metrics = read_metrics(self.state_dir / METRICS_FILE)
+        if not metrics:
+            return []
+        plots = plot_run(metrics, self.state_dir, title=title)
+        report = self.state_dir / "report.md"
+        info = {"steps": metrics[-1]["step"], "rollouts per prompt": self.rollouts}
+        write_atomic(report, render_report(metrics, info, plots))
+        return [report, self.state_dir / METRICS_FILE, *plots]
 
     def state(self) -> CurriculumState:
         """The state after the last closed step: what a checkpoint keeps."""

@@ -114,7 +114,7 @@ def test_every_closed_step_is_saved_for_the_trainers_checkpoints(
         service.next_row()
     finally:
         scheduler.close()
-    assert sorted(p.name for p in states.iterdir()) == ["step_2.json", "step_3.json"]
+    assert sorted(p.name for p in states.glob("step_*.json")) == ["step_2.json", "step_3.json"]
     checkpoints = tmp_path / "checkpoints"
     assert resume_state(checkpoints, states) is None
     checkpoints.mkdir()
@@ -124,3 +124,36 @@ def test_every_closed_step_is_saved_for_the_trainers_checkpoints(
     (checkpoints / "latest_checkpointed_iteration.txt").write_text("1")
     with pytest.raises(ScalerError, match="step 1"):
         resume_state(checkpoints, states)
+
+
+def test_metrics_are_kept_cut_back_on_resume_and_reported(
+    sandbox: Any, plugins: Plugins, tmp_path: Path
+) -> None:
+    from scaler.curriculum.metrics import read_metrics
+
+    states = tmp_path / "curriculum"
+    scheduler = Scheduler(ENVS, CONFIG, InstanceFactory(sandbox, plugins), plugins)
+    service = CurriculumService(scheduler, 4, state_dir=states)
+    try:
+        for right in (4, 3, 1):
+            _train_step(service, right)
+    finally:
+        scheduler.close()
+    metrics = read_metrics(states / "metrics.jsonl")
+    assert [m["step"] for m in metrics] == [1, 2, 3]
+    assert metrics[0]["mean_accuracy"] == 1.0 and metrics[2]["mean_accuracy"] == 0.25
+    # verl resumes from its checkpoint of step 2: step 3 is trained again.
+    state = CurriculumState.load(states / "step_2.json")
+    scheduler = Scheduler(ENVS, CONFIG, InstanceFactory(sandbox, plugins), plugins, state)
+    resumed = CurriculumService(scheduler, 4, state_dir=states)
+    try:
+        assert [m["step"] for m in read_metrics(states / "metrics.jsonl")] == [1, 2]
+        _train_step(resumed, 2)
+    finally:
+        scheduler.close()
+    metrics = read_metrics(states / "metrics.jsonl")
+    assert [(m["step"], m["mean_accuracy"]) for m in metrics][1:] == [(2, 0.75), (3, 0.5)]
+    files = resumed.finish("test")
+    assert states / "report.md" in files and "# Curriculum run" in files[0].read_text()
+    pngs = [f for f in files if f.suffix == ".png"]
+    assert pngs and all(f.read_bytes().startswith(b"\x89PNG") for f in pngs)

@@ -173,7 +173,7 @@ def _closes(actor: Any, step: int, timeout_s: float = 30.0) -> None:
 
 def test_curriculum_through_verl(cluster: None, tokenizer_dir: Path, tmp_path: Path) -> None:
     config = _verl_config(tokenizer_dir, val_files=str(tmp_path / "val.parquet"))
-    actor = start_actor(RUN, ROLLOUTS, grace_s=10.0)
+    actor = start_actor(RUN, ROLLOUTS, grace_s=10.0, state_dir=tmp_path / "curriculum")
     worker = ray.remote(RewardLoopWorker).options(num_cpus=0).remote(config)
     dataset = _dataset(config)
     assert type(dataset) is ScalerDataset
@@ -209,6 +209,9 @@ def test_curriculum_through_verl(cluster: None, tokenizer_dir: Path, tmp_path: P
     if first in levels:
         assert levels[first] == 1
     assert all(level == 0 for env, level in levels.items() if env != first)
+    report_md, metrics, *plots = map(Path, ray.get(actor.finish.remote("verl on CPU")))
+    assert report_md.name == "report.md" and len(metrics.read_text().splitlines()) == 2
+    assert plots and all(p.suffix == ".png" for p in plots)
     saved = ray.get(actor.save.remote(str(tmp_path / "global_step_2")))
     assert Path(saved) == tmp_path / "global_step_2" / STATE_FILE
     _score(worker, _rollouts(third, dataset.tokenizer, right=set(ENVS)))
