@@ -1,9 +1,10 @@
-"""A chat model of a few thousand parameters, built on the spot: no hub, no download.
+"""Chat models of a few thousand parameters, built on the spot: no hub, no download.
 
-Tests that need a real transformers model (a policy, a tokenizer) build one here. The
-tokenizer splits on whitespace into a fixed vocabulary (digits, a few words, ``\\boxed{..}``
-answers as single tokens) and has a ChatML template. ``always`` turns the model into one that
-repeats a single token whatever it is asked, so a test can know the answer a real model gives.
+``build``: a Phi model whose tokenizer splits on whitespace into a fixed vocabulary (digits, a
+few words, ``\\boxed{..}`` answers as single tokens), with a ChatML template. ``always`` turns
+it into one that repeats a single token whatever it is asked, so a test knows the answer a real
+model gives. ``build_trained``: a Qwen2 whose byte-level BPE tokenizer is trained on the texts
+it will see (scaler's prompts fit in a few hundred tokens), for training runs through verl.
 """
 
 from __future__ import annotations
@@ -65,4 +66,51 @@ def build(path: Path, *, always: str | None = None, seed: int = 0) -> Path:
             model.lm_head.bias[vocab[always]] = 30.0
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
+    return path
+
+
+def build_trained(path: Path, texts: list[str], *, max_length: int = 2048) -> Path:
+    """Save a random 2-layer Qwen2 and a BPE tokenizer trained on ``texts``; returns ``path``."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, Qwen2Config
+
+    torch.manual_seed(0)
+    bpe = Tokenizer(models.BPE(unk_token=None))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=2048,
+            special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<pad>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<pad>", bos_token=None
+    )
+    tokenizer.chat_template = (
+        "{% for message in messages %}<|im_start|>{{ message['role'] }}\n"
+        "{{ message['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    tokenizer.save_pretrained(path)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_length,
+        tie_word_embeddings=True,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
+    )
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(path)
     return path

@@ -44,7 +44,8 @@ class CurriculumActor:
         from scaler.run import resolve_envs
         from scaler.train.service import CurriculumService
 
-        logs.configure(0, "console")
+        # Info: the per-step curriculum lines are what a verl run shows of the curriculum.
+        logs.configure(1, "console")
         run = RunConfig.from_dict(config)
         loaded = Plugins.load(plugins)
         sandbox = loaded.get("sandboxes", run.sandbox.name)(**run.sandbox.options)

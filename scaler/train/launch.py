@@ -15,6 +15,7 @@ prompts per step (``run.batch_size``), rollouts per prompt (``[trainer] rollouts
     max_response_length = 8192
     max_tokens_per_gpu = 12288   # dynamic batching budget (default: prompt + response)
     gpu_memory_utilization = 0.6 # vLLM's share of GPU memory (default: verl's)
+    device = "cuda"              # or "npu"; "cpu": a smoke test of the whole loop, tiny models
     project = "scaler"
     experiment = "..."           # default: the config file's stem
     checkpoint_dir = "..."       # default: verl's checkpoints/<project>/<experiment>
@@ -29,6 +30,7 @@ values, so a user can change anything verl knows without scaler standing in the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,7 @@ _OPTION_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "max_response_length": ((int,), "integer"),
     "max_tokens_per_gpu": ((int,), "integer"),
     "gpu_memory_utilization": ((float, int), "number"),
+    "device": ((str,), "string"),
     "project": ((str,), "string"),
     "experiment": ((str,), "string"),
     "checkpoint_dir": ((str,), "string"),
@@ -70,6 +73,8 @@ FROM_RUN_CONFIG: dict[str, str] = {
     "trainer.total_training_steps": "run.steps",
     "data.train_max_samples": "run.steps",
 }
+#: Where verl runs: its own device names, and "cpu" through ``scaler.train.cpu``.
+DEVICES = ("cuda", "npu", "cpu")
 #: Options that must be >= 1.
 _POSITIVE = (
     "rollouts",
@@ -96,6 +101,7 @@ class TrainConfig:
     max_response_length: int = 8192
     max_tokens_per_gpu: int | None = None
     gpu_memory_utilization: float | None = None
+    device: str = "cuda"
     project: str = "scaler"
     experiment: str = "scaler"
     checkpoint_dir: str | None = None
@@ -182,6 +188,10 @@ def parse_options(
             if not 0 < value <= 1:
                 raise ConfigError(f"must be in (0, 1], got {value!r}", path=source, field=field)
             value = float(value)
+        elif key == "device" and value not in DEVICES:
+            raise ConfigError(
+                f"must be one of {', '.join(DEVICES)}, got {value!r}", path=source, field=field
+            )
         elif isinstance(value, str) and not value.strip():
             raise ConfigError("must not be empty", path=source, field=field)
         values[key] = value
@@ -241,17 +251,24 @@ def train(
     ray_address: str | None = None,
     plugins: Sequence[str] = (),
     state_file: str | Path | None = None,
-) -> None:
-    """Start Ray, the curriculum actor, then verl's PPO loop; returns when verl finishes.
+) -> list[dict[str, Any]]:
+    """Start Ray, the curriculum actor, then verl's PPO loop; the curriculum's step reports.
 
     verl's ``run_ppo`` calls ``ray.init`` only when Ray is not up, so Ray is initialised here
     (local, or ``ray_address``) with the runtime environment verl would have used, and the
     named curriculum actor is in the cluster before verl's dataset and reward workers look for
-    it. Needs GPUs and vLLM: it cannot run on a CPU-only machine.
+    it. The reports are returned because the actor ends with this call (it is not detached).
+    Needs GPUs and vLLM, except with ``device = "cpu"`` (``scaler.train.cpu``: tiny models).
     """
-    from scaler.train.preset import validate
+    from scaler.train.preset import CPU_ENVIRONMENT, validate
 
     config.require_model()
+    environment: dict[str, str] = {}
+    if config.device == "cpu":
+        # Before verl is first imported here: its __init__ reads these.
+        environment = dict(CPU_ENVIRONMENT)
+        os.environ.update(environment)
+        os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # would hide the one "GPU" Ray is told of
     composed = validate(plan(config, overrides))
     ray = _ray()
     from omegaconf import OmegaConf
@@ -265,8 +282,10 @@ def train(
     if not ray.is_initialized():
         init = OmegaConf.to_container(composed.ray_kwargs.get("ray_init", {}), resolve=True)
         runtime_env = get_ppo_ray_runtime_env(composed)
+        env_vars = runtime_env.setdefault("env_vars", {})
+        env_vars.update(environment)
         if composed.transfer_queue.enable:
-            runtime_env.setdefault("env_vars", {})["TRANSFER_QUEUE_ENABLE"] = "1"
+            env_vars["TRANSFER_QUEUE_ENABLE"] = "1"
         merged = OmegaConf.merge(runtime_env, init.pop("runtime_env", None) or {})
         init["runtime_env"] = OmegaConf.to_container(merged, resolve=True)
         if ray_address:
@@ -299,12 +318,14 @@ def train(
         run_ppo(composed, task_runner_class=TaskRunner)
     title = f"{config.experiment}: {config.run.controller.name} / {config.run.curation.name}"
     files = ray.get(actor.finish.remote(title))
+    reports: list[dict[str, Any]] = ray.get(actor.step_reports.remote())
     log.info(
         "verl finished",
         curriculum_step=ray.get(actor.step.remote()),
         report=next(iter(files), None),
         states=str(states),
     )
+    return reports
 
 
 def _ray() -> Any:

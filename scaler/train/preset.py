@@ -79,6 +79,38 @@ PAPER: dict[str, Any] = {
 }
 
 
+#: The module ``[trainer] device = "cpu"`` loads into every verl process.
+CPU_MODULE = "scaler.train.cpu"
+#: Environment of every process of a CPU run (the driver's, and Ray's workers').
+CPU_ENVIRONMENT: dict[str, str] = {
+    "VERL_USE_EXTERNAL_MODULES": CPU_MODULE,
+    "VERL_PLATFORM": "cpu",
+    # verl registers its FSDP engine for cuda and npu only: the name of the slot, not a device.
+    "VERL_ENGINE_DEVICE": "cuda",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+#: What verl 0.9.1 needs on a CPU, on top of the preset (found by running it; docs/training.md).
+CPU: dict[str, Any] = {
+    "trainer.device": "cpu",
+    # TransferQueue and the worker bundles need more logical CPUs than a small machine has,
+    # and verl's worker pool asks for a GPU per process: Ray is told of 8 CPUs and 1 GPU.
+    "ray_kwargs.ray_init.num_cpus": 8,
+    "+ray_kwargs.ray_init.num_gpus": 1,
+    "+ray_kwargs.ray_init.include_dashboard": False,
+    # TransferQueue's default 8 storage actors (1 CPU each) would never be placed: a silent hang.
+    "transfer_queue.backend.SimpleStorage.num_data_storage_units": 1,
+    "actor_rollout_ref.rollout.name": "hf",
+    "actor_rollout_ref.rollout.agent.num_workers": 1,
+    "reward.num_workers": 1,
+    # FSDP1 pins device 0; FlashAttention, padding removal and torch.compile need CUDA.
+    "actor_rollout_ref.actor.strategy": "fsdp2",
+    "actor_rollout_ref.ref.strategy": "fsdp2",
+    "+actor_rollout_ref.model.override_config.attn_implementation": "sdpa",
+    "actor_rollout_ref.model.use_remove_padding": False,
+    "actor_rollout_ref.actor.use_torch_compile": False,
+}
+
+
 def compose_overrides(train: TrainConfig) -> list[str]:
     """The preset and the run config's numbers as ``key=value`` Hydra overrides."""
     values = dict(PAPER)
@@ -107,6 +139,10 @@ def compose_overrides(train: TrainConfig) -> list[str]:
             "trainer.test_freq": train.test_freq if train.val_files else -1,
         }
     )
+    if train.device == "cpu":
+        values.update(CPU)
+    elif train.device != "cuda":
+        values["trainer.device"] = train.device
     if train.gpu_memory_utilization is not None:
         values["actor_rollout_ref.rollout.gpu_memory_utilization"] = train.gpu_memory_utilization
     if train.checkpoint_dir is not None:

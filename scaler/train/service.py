@@ -37,6 +37,10 @@ log = structlog.get_logger("scaler.train")
 STATE_FILE = "curriculum_state.json"
 
 
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 def state_file(directory: Path, step: int) -> Path:
     return directory / f"step_{step}.json"
 
@@ -152,6 +156,11 @@ class CurriculumService:
             accuracy=round(report.mean_accuracy, 3),
             informative=round(report.informative_fraction, 3),
             retired=[f"{r.env_id}:{r.reason}" for r in report.retired],
+            # per env: difficulty d after the step, and this step's accuracy
+            envs={
+                env_id: f"d={env.difficulty:.2f} acc={_rate(env.accuracy)}"
+                for env_id, env in sorted(report.envs.items())
+            },
         )
         self._results = []
         self._expected = 0

@@ -120,6 +120,7 @@ def test_an_override_without_a_value_is_refused() -> None:
         ({"gpu_memory_utilization": 1.5}, "trainer.gpu_memory_utilization", r"\(0, 1\]"),
         ({"gpus_per_node": 4, "tensor_parallel": 3}, "trainer.tensor_parallel", "divide"),
         ({"logger": ["console", ""]}, "trainer.logger", "non-empty"),
+        ({"device": "gpu"}, "trainer.device", "one of cuda, npu, cpu"),
     ],
 )
 def test_bad_options_name_the_file_and_field(
@@ -129,6 +130,20 @@ def test_bad_options_name_the_file_and_field(
         TrainConfig.from_run(_verl_config(**options))
     assert caught.value.field == field
     assert caught.value.path == "my.toml"
+
+
+def test_device_cpu_adds_the_cpu_settings_after_the_preset() -> None:
+    from scaler.train.preset import CPU
+
+    composed = compose_overrides(TrainConfig.from_run(_verl_config(device="cpu")))
+    values = dict(item.split("=", 1) for item in composed)
+    assert len(values) == len(composed), "each key once: no later preset value undoes CPU's"
+    assert set(CPU) <= set(values)
+    assert values["actor_rollout_ref.rollout.name"] == "hf"
+    assert values["trainer.device"] == "cpu"
+    assert values["+ray_kwargs.ray_init.num_gpus"] == "1"
+    npu = _overrides(TrainConfig.from_run(_verl_config(device="npu")))
+    assert npu["trainer.device"] == "npu" and npu["actor_rollout_ref.rollout.name"] == "vllm"
 
 
 def test_a_config_of_another_trainer_is_refused() -> None:
@@ -340,6 +355,17 @@ def test_a_bad_trainer_option_names_the_field(run: Any, tmp_path: Path) -> None:
     assert code == 2
     assert "trainer.gpus_per_node" in err
     assert str(bad) in err
+
+
+@pytest.mark.verl
+def test_a_cpu_config_passes_verls_validation(tmp_path: Path) -> None:
+    pytest.importorskip("verl")
+    from scaler.train.preset import validate
+
+    composed = validate(plan(TrainConfig.from_run(_verl_config(device="cpu", gpus_per_node=1))))
+    assert composed.actor_rollout_ref.rollout.name == "hf"
+    assert composed.ray_kwargs.ray_init.num_gpus == 1
+    assert composed.transfer_queue.backend.SimpleStorage.num_data_storage_units == 1
 
 
 @pytest.mark.verl
