@@ -258,7 +258,8 @@ def train(
     (local, or ``ray_address``) with the runtime environment verl would have used, and the
     named curriculum actor is in the cluster before verl's dataset and reward workers look for
     it. The reports are returned because the actor ends with this call (it is not detached).
-    Needs GPUs and vLLM, except with ``device = "cpu"`` (``scaler.train.cpu``: tiny models).
+    Needs GPUs and vLLM, except with ``device = "cpu"`` (``scaler.train.cpu``: tiny models),
+    which sets ``preset.CPU_ENVIRONMENT`` in this process's environment for verl to read.
     """
     from scaler.train.preset import CPU_ENVIRONMENT, validate
 

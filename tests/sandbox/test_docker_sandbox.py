@@ -222,14 +222,22 @@ def test_containers_are_recycled_after_n_jobs(single: DockerSandbox) -> None:
 
 @pytest.mark.docker
 def test_an_oom_kill_retires_the_container(single: DockerSandbox) -> None:
+    # The parent waits for its children, so all four hold 200 MB at once (800 MB against 512):
+    # a parent that ended first would end the job before a loaded machine got the children to
+    # allocate (seen in CI: "ok").
     bomb = """
 import os, time
+children = []
 for _ in range(3):
-    if os.fork() == 0:
+    pid = os.fork()
+    if pid == 0:
         data = b"x" * (200 * 1024 * 1024)
         time.sleep(2)
         os._exit(0)
+    children.append(pid)
 data = b"x" * (200 * 1024 * 1024)
+for pid in children:
+    os.waitpid(pid, 0)
 """
     host = run(single, "python", HOSTNAME).stdout
     result = run(single, "python", bomb, memory_mb=512, processes=16)
