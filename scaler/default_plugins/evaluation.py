@@ -116,12 +116,13 @@ def scaler_register_commands(cli: Any) -> None:
         \b
         Policies: openai:MODEL (an OpenAI-compatible server, e.g. `vllm serve`), hf:PATH (a
         transformers checkpoint in this process; CPU works, slowly), vllm:PATH (vLLM's
-        offline engine in this process), or a plugin's.
+        offline engine in this process), or a plugin's. A verl checkpoint is merged into a
+        Hugging Face directory first (docs/evaluation.md).
 
         \b
           scaler eval openai:Qwen/Qwen3-4B --policy-option base_url=http://localhost:8000/v1 \\
               --levels 0,5,10,15 -n 16 --out evals/qwen3-4b
-          scaler eval hf:checkpoints/scaler/actor/huggingface --levels 0,5 -n 4 --out evals/ckpt
+          scaler eval hf:evals/step200-hf --levels 0,5 -n 4 --out evals/step200
           scaler eval openai:Qwen/Qwen3-4B --bench MATH-500.parquet --bench aime24.parquet \\
               --k 16 --out evals/qwen3-4b-bench
 

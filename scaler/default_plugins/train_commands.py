@@ -72,7 +72,9 @@ def scaler_register_commands(cli: Any) -> None:
         clip 0.2/0.2, token-mean loss, vLLM at temperature 1), then the config (run.batch_size
         prompts x [trainer] rollouts per step, run.steps steps, model, GPUs), then --override.
         The curriculum runs as a Ray actor that verl's dataset pulls rows from and its reward
-        function reports scores to.
+        function reports scores to; its per-step metrics, report and plots go to
+        CHECKPOINT_DIR/curriculum/. With device = "cpu" in [trainer] the whole loop runs on
+        a CPU (a smoke test with a tiny model; docs/training.md).
 
         \b
           scaler train configs/paper-qwen3-4b.toml --dry-run
