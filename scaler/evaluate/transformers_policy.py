@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scaler.errors import ScalerError
+from scaler.errors import ConfigError, ScalerError
 from scaler.evaluate.policies import (
     DEFAULT_TEMPERATURE,
     DEFAULT_TOP_P,
@@ -24,6 +24,7 @@ from scaler.evaluate.policies import (
     check_samples,
     recorded,
 )
+from scaler.synth.llm import check_sampling
 
 #: The answer budget in tokens when none is given: enough for a reasoned answer, bounded on a CPU.
 DEFAULT_MAX_TOKENS = 2048
@@ -56,11 +57,9 @@ class TransformersPolicy:
         chat_template_kwargs: Mapping[str, Any] | None = None,
         trust_remote_code: bool = False,
     ) -> None:
-        _check_number("temperature", temperature, low=0.0)
-        if top_p is not None:
-            _check_number("top_p", top_p, low=0.0, high=1.0)
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-            raise ScalerError(f"max_tokens must be a whole number >= 1, got {max_tokens!r}")
+        temperature, top_p, max_tokens = check_sampling(temperature, top_p, max_tokens)
+        if max_tokens is None:  # generate's own default is 20 tokens in all
+            raise ConfigError("must be a whole number >= 1, got None", field="max_tokens")
         try:
             import torch
             import transformers
@@ -71,8 +70,8 @@ class TransformersPolicy:
             ) from exc
         self._torch = torch
         self.name = model
-        self.temperature = float(temperature)
-        self.top_p = None if top_p is None else float(top_p)
+        self.temperature = temperature
+        self.top_p = top_p
         self.max_tokens = max_tokens
         self.seed = seed
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
@@ -150,14 +149,6 @@ class TransformersPolicy:
     def close(self) -> None:
         """Drop the model so its memory can be freed once nothing else holds it."""
         self.model = None
-
-
-def _check_number(name: str, value: Any, *, low: float, high: float | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ScalerError(f"{name} must be a number, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
-        raise ScalerError(f"{name} must be {bound}, got {value!r}")
 
 
 def _dtype(torch: Any, name: str) -> Any:

@@ -19,6 +19,7 @@ from scaler.evaluate.policies import (
     check_samples,
     recorded,
 )
+from scaler.synth.llm import check_sampling
 
 
 class VLLMPolicy:
@@ -41,6 +42,7 @@ class VLLMPolicy:
         chat_template_kwargs: Mapping[str, Any] | None = None,
         **engine_options: Any,
     ) -> None:
+        temperature, top_p, max_tokens = check_sampling(temperature, top_p, max_tokens)
         try:
             import vllm
         except ImportError as exc:

@@ -15,6 +15,7 @@ pipeline offline, with answers recorded, not invented.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +23,38 @@ from typing import Any, Protocol
 
 import attrs
 
-from scaler.errors import ScalerError
+from scaler.errors import ConfigError, ScalerError
+
+
+def number_option(name: str, value: Any, *, minimum: float, strict: bool) -> float:
+    """A client option that must be a finite number above (or at) ``minimum``."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < minimum or (strict and value == minimum):
+        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
+        raise ConfigError(f"must be a number {bound}, got {value!r}", field=name)
+    return float(value)
+
+
+def whole_option(name: str, value: Any, *, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ConfigError(f"must be a whole number >= {minimum}, got {value!r}", field=name)
+    return value
+
+
+def check_sampling(
+    temperature: Any, top_p: Any, max_tokens: Any
+) -> tuple[float, float | None, int | None]:
+    """The sampling options every LLM client and evaluation policy takes, checked alike:
+    temperature >= 0, top_p in (0, 1] or None, max_tokens >= 1 or None."""
+    temperature = number_option("temperature", temperature, minimum=0, strict=False)
+    if top_p is not None:
+        top_p = number_option("top_p", top_p, minimum=0, strict=True)
+        if top_p > 1:
+            raise ConfigError(f"must be a number in (0, 1], got {top_p!r}", field="top_p")
+    if max_tokens is not None:
+        max_tokens = whole_option("max_tokens", max_tokens, minimum=1)
+    return temperature, top_p, max_tokens
+
 
 STAGES = ("extract", "generator", "repair")
 

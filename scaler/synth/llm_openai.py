@@ -27,7 +27,14 @@ from typing import Any
 import structlog
 
 from scaler.errors import ConfigError
-from scaler.synth.llm import Completion, LLMError, LLMRequest
+from scaler.synth.llm import (
+    Completion,
+    LLMError,
+    LLMRequest,
+    check_sampling,
+    number_option,
+    whole_option,
+)
 
 log = structlog.get_logger("scaler.synth")
 
@@ -38,21 +45,6 @@ _EXCERPT = 500
 
 #: Statuses worth another try: the server is overloaded, restarting, or timed the request out.
 _RETRYABLE = frozenset({408, 429})
-
-
-def _number(name: str, value: Any, *, minimum: float, strict: bool) -> float:
-    """A config value that must be a finite number above (or at) ``minimum``."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < minimum or (strict and value == minimum):
-        bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
-        raise ConfigError(f"must be a number {bound}, got {value!r}", field=name)
-    return float(value)
-
-
-def _whole(name: str, value: Any, *, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(f"must be a whole number >= {minimum}, got {value!r}", field=name)
-    return value
 
 
 def _excerpt(body: bytes | str) -> str:
@@ -148,20 +140,14 @@ class OpenAIClient:
         self.url = f"{url}/chat/completions"
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self._api_key = key or None
-        self.timeout_s = _number("timeout_s", timeout_s, minimum=0, strict=True)
-        self.retries = _whole("retries", retries, minimum=0)
-        self.backoff_s = _number("backoff_s", backoff_s, minimum=0, strict=False)
-        self.max_backoff_s = _number("max_backoff_s", max_backoff_s, minimum=0, strict=False)
-        self.concurrency = _whole("concurrency", concurrency, minimum=1)
-        self.temperature = _number("temperature", temperature, minimum=0, strict=False)
-        if max_tokens is not None:
-            _whole("max_tokens", max_tokens, minimum=1)
-        self.max_tokens = max_tokens
-        if top_p is not None:
-            top_p = _number("top_p", top_p, minimum=0, strict=True)
-            if top_p > 1:
-                raise ConfigError(f"must be a number in (0, 1], got {top_p!r}", field="top_p")
-        self.top_p = top_p
+        self.timeout_s = number_option("timeout_s", timeout_s, minimum=0, strict=True)
+        self.retries = whole_option("retries", retries, minimum=0)
+        self.backoff_s = number_option("backoff_s", backoff_s, minimum=0, strict=False)
+        self.max_backoff_s = number_option("max_backoff_s", max_backoff_s, minimum=0, strict=False)
+        self.concurrency = whole_option("concurrency", concurrency, minimum=1)
+        self.temperature, self.top_p, self.max_tokens = check_sampling(
+            temperature, top_p, max_tokens
+        )
         if extra_body is not None and not isinstance(extra_body, Mapping):
             raise ConfigError(f"must be a table, got {extra_body!r}", field="extra_body")
         self.extra_body = dict(extra_body or {})

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scaler.errors import ScalerError
-from scaler.synth.llm import Completion, LLMError, LLMRequest
+from scaler.synth.llm import Completion, LLMError, LLMRequest, check_sampling
 
 
 class VLLMClient:
@@ -32,6 +32,7 @@ class VLLMClient:
         chat_template_kwargs: Mapping[str, Any] | None = None,
         **engine_options: Any,
     ) -> None:
+        temperature, top_p, max_tokens = check_sampling(temperature, top_p, max_tokens)
         try:
             import vllm
         except ImportError as exc:

@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from scaler.errors import ScalerError
+from scaler.errors import ConfigError, ScalerError
+from scaler.evaluate.envs import result_lines
 from scaler.plugins import Plugins
 from tests import tiny_model
 from tests.evaluate.test_envs import ENVS
@@ -36,7 +37,7 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _results(out: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    return [record for _, record in result_lines(out / "results.jsonl")]
 
 
 @torch_needed
@@ -99,19 +100,36 @@ def test_hf_bench_avg_at_k_scores_what_the_model_really_says(
 
 
 @torch_needed
-def test_hf_greedy_and_option_errors(models: dict[str, Path]) -> None:
+def test_hf_greedy_decoding_and_a_missing_model(models: dict[str, Path]) -> None:
     plugins = Plugins.load(environ={})
     factory = plugins.get("policies", "hf")
     greedy = factory(str(models["random"]), temperature=0, max_tokens=5)
     chat = [{"role": "user", "content": "the answer is 3"}]
     first, second = greedy.generate([chat, chat], 2)
     assert first == second and first[0] == first[1], "greedy decoding does not sample"
-    with pytest.raises(ScalerError, match="top_p must be in"):
-        factory(str(models["random"]), top_p=1.5)
-    with pytest.raises(ScalerError, match="max_tokens must be"):
-        factory(str(models["random"]), max_tokens=0)
     with pytest.raises(ScalerError, match="cannot load"):
         factory(str(models["random"] / "missing"))
+
+
+@pytest.mark.parametrize("name", ["hf", "vllm"])
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"top_p": 1.5}, "top_p"),
+        ({"temperature": -0.1}, "temperature"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"max_tokens": True}, "max_tokens"),
+    ],
+)
+def test_in_process_policies_refuse_bad_sampling_before_loading_anything(
+    name: str, options: dict[str, Any], field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # torch and vllm absent: a bad option is refused first, naming the field.
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setitem(sys.modules, "vllm", None)
+    with pytest.raises(ConfigError) as caught:
+        Plugins.load(environ={}).get("policies", name)("some/model", **options)
+    assert caught.value.field == field
 
 
 def test_hf_without_torch_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
