@@ -15,6 +15,7 @@ from rich.table import Table
 
 from scaler import __version__, logs
 from scaler.catalog import available_envs, find_env
+from scaler.curriculum.report import format_level, format_value
 from scaler.errors import ScalerError
 from scaler.instances import InstanceFactory, check_level
 from scaler.model import Instance, Limits, Program
@@ -910,8 +911,8 @@ def _print_summary(info: Any, as_json: bool) -> None:
         [
             env_id,
             data["steps_active"],
-            f"{data['final_difficulty']:.2f} / {data['max_level']}",
-            data["best_level"],
+            f"{format_level(data['final_difficulty'])} / {format_level(data['max_level'])}",
+            format_level(data["best_level"]),
             ", ".join(data["retirements"]) or "-",
         ]
         for env_id, data in sorted(per_env.items())
@@ -923,9 +924,9 @@ def _print_summary(info: Any, as_json: bool) -> None:
     )
     retired = summary.get("retirements_by_reason", {})
     click.echo(
-        f"mean accuracy {summary.get('mean_accuracy', 0):.3f}; informative groups "
-        f"{summary.get('informative_fraction', 0):.3f} (last steps "
-        f"{summary.get('informative_fraction_last', 0):.3f}); retirements: "
+        f"mean accuracy {format_value(summary.get('mean_accuracy'))}; informative groups "
+        f"{format_value(summary.get('informative_fraction'))} (last steps "
+        f"{format_value(summary.get('informative_fraction_last'))}); retirements: "
         + (", ".join(f"{reason} {count}" for reason, count in sorted(retired.items())) or "none")
     )
     click.echo(f"report: {info.directory / 'report.md'}")
@@ -964,8 +965,8 @@ def _compare(configs: Mapping[str, Any], out: Path | None, as_json: bool) -> Non
         [
             [
                 label,
-                *(f"{row.get(k, 0):.3f}" for k in keys),
-                *(f"{row.get('trainer', {}).get(k, 0):.2f}" for k in trainer_keys),
+                *(format_value(row.get(k)) for k in keys),
+                *(format_value(row.get("trainer", {}).get(k)) for k in trainer_keys),
                 sum(row.get("retirements_by_reason", {}).values()),
             ]
             for label, row in rows.items()

@@ -182,3 +182,64 @@ def test_shipped_configs_load(name: str) -> None:
 
     config = RunConfig.load(ROOT / "configs" / name)
     assert config.controller.name == "scaler" and config.trainer.name == "simulate"
+
+
+BROKEN_ENV_PLUGIN = """
+from scaler import EnvSpec, Program, ScaleParam, hookimpl
+from scaler.levels import level_offsets
+
+BROKEN = EnvSpec(
+    id="broken",
+    name="Broken",
+    statement="Its generator always fails.",
+    output_spec="A number.",
+    output_type="number",
+    scale_params=(ScaleParam("n", 1, 10),),
+    levels=level_offsets(9),
+    generator=Program("python", "def generate(params, rng):\\n    raise RuntimeError('nope')\\n"),
+    solutions=(Program("python", "print(1)"),),
+)
+
+
+@hookimpl
+def scaler_register_environments(register):
+    register(BROKEN)
+"""
+
+
+@pytest.mark.parametrize("curation", ["all", "scaler-window"])
+def test_an_env_retired_before_its_first_step_is_summarized(
+    run: Any, tmp_path: Path, curation: str
+) -> None:
+    """An env whose instances all fail retires with no difficulty: the summary shows "-"."""
+    plugin = tmp_path / "broken_env.py"
+    plugin.write_text(BROKEN_ENV_PLUGIN)
+    config = tmp_path / "broken.toml"
+    config.write_text(
+        textwrap.dedent(
+            f"""
+            [run]
+            steps = 2
+            batch_size = 4
+            [pool]
+            envs = ["broken", "lis-length"]
+            [sandbox]
+            name = "process"
+            [curation]
+            name = "{curation}"
+            """
+        )
+    )
+    if curation != "all":
+        config.write_text(config.read_text() + "window = 2\n")
+    for extra in ((), ("--json",)):
+        out = tmp_path / f"{curation}{len(extra)}"
+        code, stdout, err = run(
+            "--plugin", str(plugin), "run", str(config), "--out", str(out), *extra
+        )
+        assert code == 0, err
+        if extra:
+            assert json.loads(stdout)["envs"]["broken"]["final_difficulty"] is None
+        else:
+            broken = next(line for line in stdout.splitlines() if "broken" in line)
+            assert "instance-failure" in broken and "- / -" in broken

@@ -150,18 +150,24 @@ def summarize(metrics: Metrics) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> str:
-    """One markdown table cell: numbers rounded for reading, pipes and newlines made harmless."""
+def format_value(value: Any) -> str:
+    """A summary value as people read it: floats to 3 places, "-" where there is none (an env
+    retired before it finished a step has no difficulty)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
         return f"{value:.3f}"
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    return str(value)
 
 
-def _level(value: Any) -> str:
+def _cell(value: Any) -> str:
+    """One markdown table cell: a value as read, pipes and newlines made harmless."""
+    return format_value(value).replace("|", "\\|").replace("\n", " ")
+
+
+def format_level(value: Any) -> str:
     """A difficulty or level as short as it reads: d is a float but usually whole (3, not 3.0)."""
     if value is None:
         return "-"
@@ -219,8 +225,8 @@ def render_report(metrics: Metrics, run_info: Mapping[str, Any], plots: Sequence
             (
                 name,
                 env["steps_active"],
-                f"{_level(env['final_difficulty'])} / {_level(env['max_level'])}",
-                _level(env["best_level"]),
+                f"{format_level(env['final_difficulty'])} / {format_level(env['max_level'])}",
+                format_level(env["best_level"]),
                 ", ".join(env["retirements"]) or "-",
             )
             for name, env in summary["per_env"].items()
