@@ -19,7 +19,7 @@ from scaler.curriculum.report import format_level, format_value
 from scaler.errors import ScalerError
 from scaler.instances import InstanceFactory, check_level
 from scaler.model import Instance, Limits, Program
-from scaler.plugins import REGISTRIES, Plugins
+from scaler.plugins import REGISTRIES, Plugins, use_process_plugins
 from scaler.pool import write_pool
 from scaler.sandbox.jobs import Job
 from scaler.sandbox.selection import PROCESS_WARNING, diagnose
@@ -143,6 +143,7 @@ def cli(ctx: click.Context, extra_plugins: tuple[str, ...], verbose: int, log_fo
     ctx.ensure_object(dict)
     if "plugins" not in ctx.obj:
         ctx.obj["plugins"] = Plugins.load(extra_plugins)
+        use_process_plugins(ctx.obj["plugins"])
 
 
 @cli.group()
@@ -708,11 +709,8 @@ def _launch_loop_owner(config: Any, steps: int | None, out: Path | None) -> bool
     factory = _plugins().get("trainers", config.trainer.name)
     if not isinstance(factory, LoopOwner):
         return False
-    root = click.get_current_context().find_root()
     log.info("launching", trainer=config.trainer.name, steps=steps or config.steps)
-    factory.launch(
-        config, steps=steps, out=out, plugins=tuple(root.params.get("extra_plugins") or ())
-    )
+    factory.launch(config, steps=steps, out=out, plugins=_plugins().spec)
     return True
 
 
@@ -990,6 +988,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         plugins = Plugins.load(_extra_plugins(args))
+        use_process_plugins(plugins)
         plugins.hook.scaler_register_commands(cli=cli)
         cli.main(args=args, prog_name="scaler", obj={"plugins": plugins}, standalone_mode=False)
     except ScalerError as exc:

@@ -118,13 +118,7 @@ def answer_problem(output_type: str, answer: str) -> str | None:
 class InstanceFactory:
     """Materializes instances through a sandbox; the prompt template is a plugin."""
 
-    def __init__(
-        self, sandbox: Sandbox, plugins: Plugins | None = None, prompt: str = "scaler"
-    ) -> None:
-        if plugins is None:
-            from scaler.plugins import default_plugins
-
-            plugins = default_plugins()
+    def __init__(self, sandbox: Sandbox, plugins: Plugins, prompt: str = "scaler") -> None:
         self.sandbox = sandbox
         self.plugins = plugins
         self.render = plugins.get("prompts", prompt)

@@ -4,11 +4,20 @@ Components are looked up by name in registries filled through the registration h
 are called in load order, so an installed plugin can replace a default and a ``--plugin`` module
 can replace both; every registry entry remembers which plugin put it there and what it replaced.
 
+A process has one plugin set, loaded once from one ``PluginSpec``: the ``--plugin`` list and
+the environment variables below. Processes that a run starts (Ray workers: the curriculum
+actor, verl's reward workers) get the same spec through their environment, so a plugin's
+verifier scores rewards where its environment makes instances.
+
 Environment variables:
 
+- ``SCALER_PLUGINS``: comma-separated plugin modules or paths to load, as ``--plugin`` does
+  (the command line exports its ``--plugin`` list here for the processes it starts).
 - ``SCALER_LOAD_PLUGINS``: comma-separated entry-point names (or distribution names) to load;
   others are skipped. Set it empty to load no installed plugin at all.
 - ``SCALER_BLOCK_PLUGINS``: comma-separated plugin names never to load (default plugins too).
+
+An unknown name in either of the last two is an error that lists the installed plugins.
 """
 
 from __future__ import annotations
@@ -96,32 +105,84 @@ class PluginInfo:
     hooks: tuple[str, ...]
 
 
-def _names(value: str | None) -> set[str] | None:
+def _names(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
-    return {part.strip() for part in value.split(",") if part.strip()}
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@attrs.frozen
+class PluginSpec:
+    """What decides a process's plugin set; the same spec gives the same set in any process.
+
+    ``extra`` are ``--plugin`` values with paths made absolute (a Ray worker runs elsewhere);
+    ``load`` is ``SCALER_LOAD_PLUGINS`` (None: every installed plugin), ``block`` is
+    ``SCALER_BLOCK_PLUGINS``.
+    """
+
+    extra: tuple[str, ...] = ()
+    load: tuple[str, ...] | None = None
+    block: tuple[str, ...] = ()
+
+    @classmethod
+    def from_environ(
+        cls, extra: Iterable[str] = (), environ: Mapping[str, str] | None = None
+    ) -> PluginSpec:
+        """The spec of ``environ`` (default: this process's) plus the ``--plugin`` values."""
+        environ = os.environ if environ is None else environ
+        listed = (*(_names(environ.get("SCALER_PLUGINS")) or ()), *extra)
+        return cls(
+            extra=tuple(dict.fromkeys(_locate(spec) for spec in listed)),
+            load=_names(environ.get("SCALER_LOAD_PLUGINS")),
+            block=_names(environ.get("SCALER_BLOCK_PLUGINS")) or (),
+        )
+
+    def to_environ(self) -> dict[str, str]:
+        """The environment variables that give another process this spec."""
+        environ = {"SCALER_PLUGINS": ",".join(self.extra)}
+        if self.load is not None:
+            environ["SCALER_LOAD_PLUGINS"] = ",".join(self.load)
+        if self.block:
+            environ["SCALER_BLOCK_PLUGINS"] = ",".join(self.block)
+        return environ
 
 
 class Plugins:
     """One loaded set of plugins and the registries they filled."""
 
-    def __init__(self) -> None:
+    def __init__(self, spec: PluginSpec | None = None) -> None:
         self.pm = pluggy.PluginManager("scaler")
         self.pm.add_hookspecs(hookspecs)
+        #: Where this set came from; hand it to other processes to load the same set.
+        self.spec = spec or PluginSpec()
         self._info: dict[str, tuple[str, str, str | None]] = {}
         self._registries: dict[str, dict[str, Registered]] = {}
 
     @classmethod
     def load(cls, extra: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> Plugins:
         """Load default plugins, installed entry points and ``extra`` modules or paths."""
-        environ = os.environ if environ is None else environ
-        blocked = _names(environ.get("SCALER_BLOCK_PLUGINS")) or set()
-        only = _names(environ.get("SCALER_LOAD_PLUGINS"))
-        plugins = cls()
+        return cls.from_spec(PluginSpec.from_environ(extra, environ))
+
+    @classmethod
+    def from_spec(cls, spec: PluginSpec) -> Plugins:
+        """Load the plugin set ``spec`` describes; unknown names in it are errors."""
+        entry_points = list(importlib.metadata.entry_points(group="scaler"))
+        installed = {ep.name for ep in entry_points} | {
+            ep.dist.name for ep in entry_points if ep.dist is not None
+        }
+        unknown = sorted(set(spec.load or ()) - installed)
+        if unknown:
+            raise PluginError(
+                f"SCALER_LOAD_PLUGINS names {', '.join(map(repr, unknown))}, which no installed "
+                f"plugin is called; installed: {', '.join(sorted(installed)) or 'none'}"
+            )
+        blocked = set(spec.block)
+        only = None if spec.load is None else set(spec.load)
+        plugins = cls(spec)
         for name in DEFAULT_PLUGINS:
             if name not in blocked:
                 plugins._register(importlib.import_module(name), name, "default", None)
-        for ep in importlib.metadata.entry_points(group="scaler"):
+        for ep in entry_points:
             dist = ep.dist.name if ep.dist is not None else None
             if ep.name in blocked or (only is not None and not {ep.name, dist} & only):
                 continue
@@ -134,10 +195,18 @@ class Plugins:
                 ) from exc
             version = ep.dist.version if ep.dist is not None else None
             plugins._register(module, ep.name, f"entry point of {dist}", version)
-        for spec in extra:
-            module = _import_module_or_path(spec)
+        extra_names = set()
+        for extra in spec.extra:
+            module = _import_module_or_path(extra)
+            extra_names.add(module.__name__)
             if module.__name__ not in blocked:
-                plugins._register(module, module.__name__, f"--plugin {spec}", None)
+                plugins._register(module, module.__name__, f"--plugin {extra}", None)
+        unknown = sorted(blocked - installed - set(DEFAULT_PLUGINS) - extra_names)
+        if unknown:
+            raise PluginError(
+                f"SCALER_BLOCK_PLUGINS names {', '.join(map(repr, unknown))}, which no plugin is "
+                f"called; plugins: {', '.join([*DEFAULT_PLUGINS, *sorted(installed)])}"
+            )
         try:
             plugins.pm.check_pending()
         except pluggy.PluginValidationError as exc:
@@ -225,36 +294,68 @@ def _registration(kind: str, plugin: str, args: tuple[Any, ...]) -> tuple[str, A
     return args[0], args[1]
 
 
-def _import_module_or_path(spec: str) -> ModuleType:
-    """``--plugin`` takes an importable module name or a path to a ``.py`` file."""
+def _locate(spec: str) -> str:
+    """A ``--plugin`` value as any process can load it: a file or package directory becomes an
+    absolute path (a bare name too, where ``NAME.py`` or ``NAME/`` is in the working directory:
+    the ``scaler`` script does not import from there); anything else stays a module name."""
     path = Path(spec)
-    if spec.endswith(".py") or path.exists():
-        if not path.is_file():
+    for candidate in (path, Path(f"{spec}.py")):
+        if candidate.exists():
+            return str(candidate.resolve())
+    return spec
+
+
+def _import_module_or_path(spec: str) -> ModuleType:
+    """``--plugin`` takes an importable module name, a ``.py`` file or a package directory."""
+    path = Path(_locate(spec))
+    if not path.exists():
+        if spec.endswith(".py") or os.sep in spec:
             raise PluginError(f"--plugin {spec}: no such file")
+        try:
+            return importlib.import_module(spec)
+        except ImportError as exc:
+            raise PluginError(f"--plugin {spec}: cannot import it ({exc})") from exc
+    if path.is_dir():
+        init = path / "__init__.py"
+        if not init.is_file():
+            raise PluginError(f"--plugin {spec}: a directory, but not a package (no __init__.py)")
+        name = f"scaler_plugin_{path.name}"
+        module_spec = importlib.util.spec_from_file_location(
+            name, init, submodule_search_locations=[str(path)]
+        )
+    else:
         name = f"scaler_plugin_{path.stem}"
         module_spec = importlib.util.spec_from_file_location(name, path)
-        if module_spec is None or module_spec.loader is None:
-            raise PluginError(f"--plugin {spec}: cannot be loaded as a Python module")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[name] = module
-        try:
-            module_spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[name]
-            raise PluginError(f"--plugin {spec}: {type(exc).__name__}: {exc}") from exc
-        return module
+    if module_spec is None or module_spec.loader is None:
+        raise PluginError(f"--plugin {spec}: cannot be loaded as a Python module")
+    if name in sys.modules:
+        return sys.modules[name]
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
     try:
-        return importlib.import_module(spec)
-    except ImportError as exc:
-        raise PluginError(f"--plugin {spec}: cannot import it ({exc})") from exc
+        module_spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise PluginError(f"--plugin {spec}: {type(exc).__name__}: {exc}") from exc
+    return module
 
 
-_default: Plugins | None = None
+_process: Plugins | None = None
 
 
-def default_plugins() -> Plugins:
-    """The plugins a library caller gets without loading any: defaults plus entry points."""
-    global _default
-    if _default is None:
-        _default = Plugins.load()
-    return _default
+def process_plugins() -> Plugins:
+    """This process's plugin set: the one ``use_process_plugins`` was given (the command line
+    gives it the set it loaded), else loaded once from this process's environment, which is
+    how a Ray worker started by ``scaler train`` gets the driver's set."""
+    global _process
+    if _process is None:
+        _process = Plugins.from_spec(PluginSpec.from_environ())
+    return _process
+
+
+def use_process_plugins(plugins: Plugins | None) -> None:
+    """Make ``plugins`` this process's set (None: load it again from the environment when next
+    asked). Processes started from here get it through ``plugins.spec.to_environ()``, as
+    ``scaler train`` hands it to Ray."""
+    global _process
+    _process = plugins

@@ -7,13 +7,14 @@ simulator is the default one; the verl bridge is another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from scaler.config import RunConfig
     from scaler.curriculum.scheduler import Scheduler, StepReport
+    from scaler.plugins import PluginSpec
 
 
 class Trainer(Protocol):
@@ -52,7 +53,8 @@ class LoopOwner(Protocol):
         *,
         steps: int | None,
         out: Path | None,
-        plugins: Sequence[str],
+        plugins: PluginSpec,
     ) -> None:
         """Run ``config`` to the end: ``steps`` overrides ``run.steps``; ``out`` is where
-        checkpoints and the curriculum state go (a rerun with the same ``out`` resumes)."""
+        checkpoints and the curriculum state go (a rerun with the same ``out`` resumes);
+        ``plugins`` is the plugin set every process of the run must load."""

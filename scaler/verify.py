@@ -134,15 +134,20 @@ def verify(
     instance: Instance | Mapping[str, Any],
     plugins: Plugins | None = None,
 ) -> Verdict:
-    """Check a model response against an instance (or its ``extra_info``)."""
+    """Check a model response against an instance (or its ``extra_info``).
+
+    The verifier is the one registered for the instance's output type in ``plugins``, by
+    default this process's plugin set (``scaler.plugins.process_plugins``: what the command
+    line loaded, or what ``SCALER_PLUGINS`` and the other variables describe).
+    """
     if isinstance(instance, Instance):
         output_type, expected = instance.output_type, instance.answer
     else:
         output_type, expected = str(instance["output_type"]), str(instance["answer"])
     if plugins is None:
-        from scaler.plugins import default_plugins
+        from scaler.plugins import process_plugins
 
-        plugins = default_plugins()
+        plugins = process_plugins()
     verifier = plugins.get("verifiers", output_type)
     extracted = extract_boxed(response)
     if extracted is None:

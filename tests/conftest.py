@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import scaler.plugins
 from scaler.cli import main
 from scaler.plugins import Plugins
 
@@ -74,8 +75,10 @@ def sandbox() -> Iterator[object]:
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
     """Call the command line in-process: ``run(*args) -> (exit code, stdout, stderr)``."""
-    monkeypatch.delenv("SCALER_LOAD_PLUGINS", raising=False)
-    monkeypatch.delenv("SCALER_BLOCK_PLUGINS", raising=False)
+    for name in ("SCALER_PLUGINS", "SCALER_LOAD_PLUGINS", "SCALER_BLOCK_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    # The command line makes what it loaded this process's plugin set; each call starts anew.
+    monkeypatch.setattr(scaler.plugins, "_process", None)
 
     def invoke(*args: str) -> tuple[int, str, str]:
         code = 0

@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from scaler.errors import UnknownName
-from scaler.plugins import DEFAULT_PLUGINS, REGISTRIES, PluginError, Plugins
+from scaler.plugins import (
+    DEFAULT_PLUGINS,
+    REGISTRIES,
+    PluginError,
+    Plugins,
+    PluginSpec,
+    process_plugins,
+)
 
 CLEAN_ENV: dict[str, str] = {}
 
@@ -184,3 +194,70 @@ def test_observer_events_reach_plugins() -> None:
     plugins.hook.scaler_step_end(report={"step": 1})
     plugins.hook.scaler_env_retired(env_id="e", reason="saturated", step=3)
     assert seen == [("step", {"step": 1}), ("retired", ("e", "saturated", 3))]
+
+
+def test_unknown_names_in_load_and_block_are_errors_listing_the_installed() -> None:
+    with pytest.raises(PluginError, match=r"SCALER_LOAD_PLUGINS names 'nosuch'.*builtin-envs"):
+        Plugins.load(environ={"SCALER_LOAD_PLUGINS": "builtin-envs,nosuch"})
+    with pytest.raises(PluginError, match=r"SCALER_BLOCK_PLUGINS names 'nosuch'.*builtin-envs"):
+        Plugins.load(environ={"SCALER_BLOCK_PLUGINS": "nosuch"})
+    # Distribution names count as installed names too.
+    assert "lis-length" in Plugins.load(environ={"SCALER_LOAD_PLUGINS": "scaler"}).registry(
+        "environments"
+    )
+
+
+def test_unknown_load_name_fails_the_command(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCALER_LOAD_PLUGINS", "builtin-env")
+    code, out, err = run("envs", "list")
+    assert code == 2 and out == ""
+    assert "'builtin-env'" in err and "installed: builtin-envs" in err
+
+
+@pytest.mark.parametrize("form", ["name", "dir", "dir-slash"])
+def test_plugin_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, form: str
+) -> None:
+    """`--plugin NAME` finds NAME.py in the working directory; `--plugin ./pkg` a package,
+    named after its directory, whose relative imports work."""
+    monkeypatch.chdir(tmp_path)
+    if form == "name":
+        (tmp_path / "cwd_probe.py").write_text(PROBE)
+        spec, name = "cwd_probe", "scaler_plugin_cwd_probe"
+    else:
+        package = tmp_path / "probe_pkg"
+        package.mkdir()
+        (package / "__init__.py").write_text("from .hooks import *  # noqa: F403\n")
+        (package / "hooks.py").write_text(PROBE)
+        spec = "./probe_pkg" + ("/" if form == "dir-slash" else "")
+        name = "scaler_plugin_probe_pkg"
+    plugins = Plugins.load([spec], environ=CLEAN_ENV)
+    assert plugins.registry("verifiers")["probe"].plugin == name
+    assert plugins.spec.extra == (str(Path(spec if form != "name" else "cwd_probe.py").resolve()),)
+
+
+def test_a_spec_gives_the_same_set_in_another_process(probe_path: Path, tmp_path: Path) -> None:
+    spec = PluginSpec.from_environ([str(probe_path)], {"SCALER_LOAD_PLUGINS": "builtin-envs"})
+    environ = spec.to_environ()
+    assert PluginSpec.from_environ(environ=environ) == spec
+    code = (
+        "from scaler.plugins import process_plugins\n"
+        "p = process_plugins()\n"
+        "print(p.registry('verifiers')['probe'].plugin, 'lis-length' in p.registry('environments'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", **environ},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["scaler_plugin_probe_plugin", "True"]
+
+
+def test_process_plugins_is_what_the_command_line_loaded(run: Any, probe_path: Path) -> None:
+    code, _, err = run("--plugin", str(probe_path), "plugins", "--json")
+    assert code == 0, err
+    assert process_plugins().registry("verifiers")["probe"].plugin == "scaler_plugin_probe_plugin"
+    assert process_plugins().spec.extra == (str(probe_path),)

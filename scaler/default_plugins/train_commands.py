@@ -98,11 +98,4 @@ def scaler_register_commands(cli: Any) -> None:
             else:
                 click.echo("\n".join(planned))
             return
-        root = click.get_current_context().find_root()
-        launch.train(
-            train_config,
-            overrides,
-            ray_address,
-            tuple(root.params.get("extra_plugins") or ()),
-            state_file,
-        )
+        launch.train(train_config, overrides, ray_address, app._plugins().spec, state_file)

@@ -109,10 +109,14 @@ def diagnose(plugins: Plugins, tag: str | None = None) -> tuple[list[Check], Cho
 
 
 def auto_sandbox(**options: Any) -> Any:
-    """The ``auto`` backend: docker when possible, else process with a warning."""
-    from scaler.plugins import default_plugins
+    """The ``auto`` backend: docker when possible, else process with a warning.
 
-    plugins = options.pop("plugins", None) or default_plugins()
+    The backends it chooses between are those of ``options["plugins"]``, by default this
+    process's plugin set.
+    """
+    from scaler.plugins import process_plugins
+
+    plugins = options.pop("plugins", None) or process_plugins()
     _, choice = diagnose(plugins)
     if choice.backend == "process":
         log.warning(PROCESS_WARNING, reason=choice.reason)

@@ -10,11 +10,14 @@ Nothing here imports verl; Ray is imported when an actor is started or looked up
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scaler.errors import ScalerError
+
+if TYPE_CHECKING:
+    from scaler.plugins import PluginSpec
 
 ACTOR_NAME = "scaler-curriculum"
 NAMESPACE = "scaler"
@@ -29,7 +32,6 @@ class CurriculumActor:
         self,
         config: Mapping[str, Any],
         rollouts_per_prompt: int,
-        plugins: Sequence[str] = (),
         state_file: str | None = None,
         grace_s: float = 30.0,
         state_dir: str | None = None,
@@ -40,14 +42,15 @@ class CurriculumActor:
         from scaler.curriculum.scheduler import Scheduler
         from scaler.curriculum.state import CurriculumState
         from scaler.instances import InstanceFactory
-        from scaler.plugins import Plugins
+        from scaler.plugins import process_plugins
         from scaler.run import resolve_envs
         from scaler.train.service import CurriculumService
 
         # Info: the per-step curriculum lines are what a verl run shows of the curriculum.
         logs.configure(1, "console")
         run = RunConfig.from_dict(config)
-        loaded = Plugins.load(plugins)
+        # The driver's plugin set: start_actor put its spec in this worker's environment.
+        loaded = process_plugins()
         sandbox = loaded.get("sandboxes", run.sandbox.name)(**run.sandbox.options)
         state = CurriculumState.load(state_file) if state_file else None
         scheduler = Scheduler(
@@ -60,9 +63,18 @@ class CurriculumActor:
         self.service = CurriculumService(
             scheduler, rollouts_per_prompt, grace_s, state_dir, keep_every
         )
+        self.reward_failures: list[str] = []
 
     def next_row(self) -> dict[str, Any]:
         return self.service.next_row()
+
+    def reward_failed(self, message: str) -> None:
+        """A reward worker could not score a rollout; the driver reports it when verl stops."""
+        if message not in self.reward_failures:
+            self.reward_failures.append(message)
+
+    def failures(self) -> list[str]:
+        return list(self.reward_failures)
 
     def report(self, extra_info: Mapping[str, Any], acc: float) -> None:
         self.service.report(extra_info, acc)
@@ -83,7 +95,7 @@ class CurriculumActor:
 def start_actor(
     config: Mapping[str, Any],
     rollouts_per_prompt: int,
-    plugins: Sequence[str] = (),
+    plugins: PluginSpec | None = None,
     state_file: str | Path | None = None,
     grace_s: float = 30.0,
     state_dir: str | Path | None = None,
@@ -91,16 +103,23 @@ def start_actor(
 ) -> Any:
     """Start the named actor in the current Ray cluster (``ray.init`` first) and return it.
 
-    ``state_dir``: where the state of every closed step is kept for the trainer's checkpoints
-    (``keep_every``: the trainer's checkpoint frequency); ``state_file``: a state to resume.
+    ``plugins``: the plugin set the actor loads (default: this process's); ``state_dir``: where
+    the state of every closed step is kept for the trainer's checkpoints (``keep_every``: the
+    trainer's checkpoint frequency); ``state_file``: a state to resume.
     """
     import ray
 
+    from scaler.plugins import process_plugins
+
+    spec = plugins or process_plugins().spec
     remote = ray.remote(max_concurrency=CONCURRENCY)(CurriculumActor)
-    return remote.options(name=ACTOR_NAME, namespace=NAMESPACE).remote(
+    return remote.options(
+        name=ACTOR_NAME,
+        namespace=NAMESPACE,
+        runtime_env={"env_vars": spec.to_environ()},
+    ).remote(
         dict(config),
         rollouts_per_prompt,
-        tuple(plugins),
         None if state_file is None else str(state_file),
         grace_s,
         None if state_dir is None else str(state_dir),

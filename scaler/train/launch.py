@@ -40,6 +40,7 @@ import structlog
 
 from scaler.config import Component, RunConfig
 from scaler.errors import ConfigError, ScalerError
+from scaler.plugins import PluginSpec, process_plugins
 from scaler.train.preset import MODEL_PLACEHOLDER, compose_overrides
 
 log = structlog.get_logger("scaler.train")
@@ -249,7 +250,7 @@ def train(
     config: TrainConfig,
     overrides: Sequence[str] = (),
     ray_address: str | None = None,
-    plugins: Sequence[str] = (),
+    plugins: PluginSpec | None = None,
     state_file: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """Start Ray, the curriculum actor, then verl's PPO loop; the curriculum's step reports.
@@ -260,9 +261,12 @@ def train(
     it. The reports are returned because the actor ends with this call (it is not detached).
     Needs GPUs and vLLM, except with ``device = "cpu"`` (``scaler.train.cpu``: tiny models),
     which sets ``preset.CPU_ENVIRONMENT`` in this process's environment for verl to read.
+    ``plugins``: the plugin set of every Ray worker (default: this process's), passed to them
+    through Ray's runtime environment.
     """
     from scaler.train.preset import CPU_ENVIRONMENT, validate
 
+    spec = plugins or process_plugins().spec
     config.require_model()
     environment: dict[str, str] = {}
     if config.device == "cpu":
@@ -285,6 +289,7 @@ def train(
         runtime_env = get_ppo_ray_runtime_env(composed)
         env_vars = runtime_env.setdefault("env_vars", {})
         env_vars.update(environment)
+        env_vars.update(spec.to_environ())
         if composed.transfer_queue.enable:
             env_vars["TRANSFER_QUEUE_ENABLE"] = "1"
         merged = OmegaConf.merge(runtime_env, init.pop("runtime_env", None) or {})
@@ -293,6 +298,12 @@ def train(
             init["address"] = ray_address
         log.info("starting ray", address=ray_address or "local")
         ray.init(**{k: v for k, v in init.items() if v is not None})
+    elif spec.extra:
+        log.warning(
+            "Ray was started before scaler train: its workers load plugins from their own "
+            "environment; set SCALER_PLUGINS there for the --plugin modules",
+            plugins=",".join(spec.extra),
+        )
     checkpoints = Path(str(composed.trainer.default_local_dir))
     states = checkpoints / "curriculum"
     if state_file is None:
@@ -302,7 +313,7 @@ def train(
     actor = start_actor(
         actor_config(config.run),
         config.rollouts,
-        plugins,
+        spec,
         state_file,
         state_dir=states,
         keep_every=int(composed.trainer.save_freq),
@@ -311,12 +322,20 @@ def train(
     ray.get(actor.step.remote())
     log.info("curriculum actor ready", steps=config.steps, batch_size=config.batch_size)
     auto_set_device(composed)
-    if composed.trainer.use_v1:
-        run_ppo(composed, task_runner_class=TaskRunnerV1)
-    else:
-        from verl.trainer.main_ppo_v0 import TaskRunner
+    try:
+        if composed.trainer.use_v1:
+            run_ppo(composed, task_runner_class=TaskRunnerV1)
+        else:
+            from verl.trainer.main_ppo_v0 import TaskRunner
 
-        run_ppo(composed, task_runner_class=TaskRunner)
+            run_ppo(composed, task_runner_class=TaskRunner)
+    except Exception as exc:
+        # verl's own error is about what followed (e.g. groups with no trajectories); a reward
+        # that could not be scored is the cause the user can act on.
+        failures = ray.get(actor.failures.remote())
+        if failures:
+            raise ScalerError(f"verl stopped: {failures[0]}") from exc
+        raise
     title = f"{config.experiment}: {config.run.controller.name} / {config.run.curation.name}"
     files = ray.get(actor.finish.remote(title))
     reports: list[dict[str, Any]] = ray.get(actor.step_reports.remote())
@@ -360,7 +379,7 @@ class VerlTrainer:
         *,
         steps: int | None,
         out: Path | None,
-        plugins: Sequence[str],
+        plugins: PluginSpec,
     ) -> None:
         """``scaler run CONFIG [--steps N] [--out DIR]``: ``scaler train`` with those two set.
 

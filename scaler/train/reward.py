@@ -8,6 +8,12 @@ registered verifiers, and returns the same keys for every sample (verl requires 
 (+1 / -1, the paper's reward), ``acc`` (1 / 0) and ``pred``. Rows of the curriculum dataset
 carry the step in ``extra_info``; their results also go to the curriculum actor,
 fire-and-forget, so scoring never waits on it.
+
+Scoring uses this process's plugin set (``scaler.plugins.process_plugins``): the launcher puts
+the driver's plugin spec into every Ray worker's environment, so a ``--plugin`` verifier scores
+here too. A rollout that cannot be scored is an error that names its environment and says why;
+it is also told to the curriculum actor, so that ``scaler train`` can say it in one line when
+verl stops, instead of verl's own error about empty groups.
 """
 
 from __future__ import annotations
@@ -15,7 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from scaler.errors import ScalerError
+from scaler.plugins import process_plugins
 from scaler.verify import compute_score as verify_score
+
+
+class RewardError(ScalerError):
+    """A rollout could not be scored (an unknown output type, a verifier that failed)."""
 
 
 def compute_score(
@@ -32,7 +44,16 @@ def compute_score(
             f"{data_source}: extra_info has no output_type; rows must come from scaler "
             "(scaler export, or the curriculum dataset)"
         )
-    score = verify_score(solution_str, info)
+    try:
+        score = verify_score(solution_str, info, process_plugins())
+    except ScalerError as exc:
+        error = RewardError(
+            f"cannot score a rollout of environment {info.get('env_id', data_source)!r} "
+            f"(output type {info['output_type']!r}): {exc}"
+        )
+        if "step" in info:
+            _curriculum().reward_failed.remote(str(error))
+        raise error from exc
     if "step" in info:
         _curriculum().report.remote(info, score["acc"])
     return score

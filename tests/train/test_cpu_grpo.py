@@ -5,12 +5,17 @@ trained for two steps by ``scaler train``, in a subprocess as a user runs it: Ra
 curriculum actor, verl's FSDP2 actor on gloo, rollouts from ``scaler.train.cpu``'s HF server,
 our reward function, a checkpoint. Then a third step resumes from verl's checkpoint and the
 curriculum state kept beside it. About two minutes on two cores.
+
+Then a ``--plugin`` module that registers an output type and an environment using it: verl's
+reward workers score with the plugin's verifier (the driver's plugin set reaches them), and a
+verifier that fails stops the run with one line that names the environment.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +30,8 @@ from scaler.instances import InstanceFactory
 from scaler.plugins import Plugins
 from tests import tiny_model
 
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
 pytestmark = [pytest.mark.verl, pytest.mark.slow]
 
 PROMPT_LENGTH, RESPONSE_LENGTH = 1024, 32
@@ -37,12 +44,14 @@ LEARNING = (
 )
 
 
-def _config(path: Path, model: Path, steps: int) -> Path:
+def _config(path: Path, model: Path, steps: int, envs: tuple[str, ...] = ()) -> Path:
+    pool = f"[pool]\nenvs = {json.dumps(list(envs))}\n" if envs else ""
     path.write_text(
         f"""[run]
 steps = {steps}
 batch_size = 2
 
+{pool}
 [sandbox]
 name = "process"
 
@@ -64,11 +73,15 @@ logger = ["console", "file"]
     return path
 
 
-def _train(config: Path, metrics: Path) -> subprocess.CompletedProcess[str]:
+def _train(
+    config: Path, metrics: Path, plugin: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "VERL_FILE_LOGGER_PATH": str(metrics), "OMP_NUM_THREADS": "1"}
     args = ["train", str(config), *(f"--override={item}" for item in LEARNING)]
+    plugins = ["--plugin", plugin.name] if plugin else []
     return subprocess.run(
-        [sys.executable, "-m", "scaler", "-v", *args],
+        [sys.executable, "-m", "scaler", "-v", *plugins, *args],
+        cwd=plugin.parent if plugin else None,
         env=env,
         capture_output=True,
         text=True,
@@ -130,3 +143,33 @@ def test_two_grpo_steps_then_a_resumed_third(model: Path, tmp_path: Path) -> Non
     assert "resuming the curriculum" in done.stdout + done.stderr
     assert [m["step"] for m in read_metrics(states / "metrics.jsonl")] == [1, 2, 3]
     assert (checkpoints / "latest_checkpointed_iteration.txt").read_text().strip() == "3"
+
+
+def test_a_plugin_verifier_scores_in_verl_reward_workers(model: Path, tmp_path: Path) -> None:
+    plugin = tmp_path / "yesno_env.py"
+    shutil.copy(FIXTURES / "plugins" / "yesno_env.py", plugin)
+    metrics = tmp_path / "verl-metrics.jsonl"
+    config = _config(tmp_path / "cpu.toml", model, steps=1, envs=("sum-parity",))
+    done = _train(config, metrics, plugin)
+    assert done.returncode == 0, done.stderr[-4000:]
+    (step,) = _verl_steps(metrics)
+    (report,) = read_metrics(tmp_path / "checkpoints" / "curriculum" / "metrics.jsonl")
+    assert set(report["envs"]) == {"sum-parity"}
+    assert step["data"]["critic/score/mean"] == pytest.approx(2 * report["mean_accuracy"] - 1)
+    # Every rollout (2 prompts x 2) went through the plugin's verifier, in a Ray worker.
+    calls = plugin.with_suffix(".calls").read_text().split()
+    assert len(calls) == 4 and str(os.getpid()) not in calls
+
+    plugin.with_suffix(".fail").touch()
+    failing = _config(tmp_path / "failing.toml", model, steps=1, envs=("sum-parity",))
+    failing.write_text(
+        failing.read_text().replace(str(tmp_path / "checkpoints"), str(tmp_path / "again"))
+    )
+    done = _train(failing, tmp_path / "failing.jsonl", plugin)
+    assert done.returncode == 2, done.stderr[-4000:]
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "error: verl stopped: cannot score a rollout of environment "
+        "'sum-parity' (output type 'yesno')"
+    ), last
+    assert "this verifier was told to fail" in last
