@@ -934,7 +934,6 @@ def _compare(configs: Mapping[str, Any], out: Path | None, as_json: bool) -> Non
     from scaler.run import compare
 
     first = next(iter(configs.values()))
-    directory = out or Path(first.out) / ("compare-" + "-".join(configs))
     total = sum(config.steps for config in configs.values())
     with _sandbox(first.sandbox.name, options=first.sandbox.options) as sandbox, _progress() as bar:
         task = bar.add_task("compare", total=total, status="")
@@ -942,7 +941,8 @@ def _compare(configs: Mapping[str, Any], out: Path | None, as_json: bool) -> Non
         def advance(label: str, report: Any) -> None:
             bar.update(task, advance=1, description=label, status=_status(report))
 
-        results, report_file = compare(configs, directory, _plugins(), sandbox, advance)
+        results, report_file = compare(configs, out, _plugins(), sandbox, advance)
+    directory = report_file.parent
     rows = {
         label: {k: v for k, v in info.summary.items() if k != "per_env"}
         for label, info in results.items()

@@ -73,13 +73,22 @@ REGISTRIES: dict[str, str] = {
 }
 
 
-#: How an error message names one entry of a registry.
-_SINGULAR: dict[str, str] = {
+#: How an error message names one entry of each registry.
+SINGULAR: dict[str, str] = {
     "environments": "environment",
+    "importers": "importer",
+    "sources": "source",
+    "llms": "LLM client",
+    "extractors": "extractor",
+    "generators": "generator synthesizer",
+    "checks": "check",
+    "verifiers": "verifier",
+    "prompts": "prompt",
+    "controllers": "controller",
     "curation": "curation policy",
     "sandboxes": "sandbox",
-    "llms": "LLM client",
-    "checks": "check",
+    "trainers": "trainer",
+    "policies": "policy",
 }
 
 
@@ -255,7 +264,7 @@ class Plugins:
     def get(self, kind: str, name: str) -> Any:
         entries = self.registry(kind)
         if name not in entries:
-            raise UnknownName(_SINGULAR.get(kind, kind.rstrip("s")), name, list(entries))
+            raise UnknownName(SINGULAR[kind], name, list(entries))
         return entries[name].obj
 
     def _collect(self, kind: str) -> dict[str, Registered]:

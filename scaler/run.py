@@ -130,13 +130,10 @@ class Run:
         if directory is None:
             directory = _fresh_directory(Path(config.out))
         target = Path(directory)
-        if (target / "state.json").exists():
-            raise ScalerError(
-                f"{target} already holds a run; continue it with --resume {target}, "
-                "or choose another directory"
-            )
-        target.mkdir(parents=True, exist_ok=True)
+        _refuse_a_used_directory(target)
+        # Built before the directory is made, so a refused config leaves nothing behind.
         run = cls(target, config, plugins, sandbox, factory=factory)
+        target.mkdir(parents=True, exist_ok=True)
         write_atomic(target / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
         (target / "metrics.jsonl").write_text("", encoding="utf-8")
         return run
@@ -242,8 +239,17 @@ def saved_config(directory: str | Path) -> RunConfig:
     return RunConfig.from_dict(data, str(path))
 
 
-def _fresh_directory(parent: Path) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+def _refuse_a_used_directory(target: Path) -> None:
+    if (target / "state.json").exists():
+        raise ScalerError(
+            f"{target} already holds a run; continue it with --resume {target}, "
+            "or choose another directory"
+        )
+
+
+def _fresh_directory(parent: Path, prefix: str = "") -> Path:
+    """A new directory name under ``parent``, from the start time: reruns never collide."""
+    stamp = prefix + time.strftime("%Y%m%d-%H%M%S")
     candidate, n = parent / stamp, 1
     while candidate.exists():
         n += 1
@@ -253,16 +259,29 @@ def _fresh_directory(parent: Path) -> Path:
 
 def compare(
     configs: Mapping[str, RunConfig],
-    directory: str | Path,
+    directory: str | Path | None,
     plugins: Plugins,
     sandbox: Sandbox,
     on_step: Callable[[str, StepReport], None] | None = None,
 ) -> tuple[dict[str, RunInfo], Path]:
-    """One run per label into ``directory/<label>``, then a side-by-side plot and report."""
+    """One run per label into ``directory/<label>``, then a side-by-side plot and report.
+
+    ``directory`` defaults to a new ``compare-<labels>-<time>`` under the first config's
+    ``out``. Every run's components are built (and so every name and option checked) before
+    the first step of any, so a misspelt last item does not cost the others' time.
+    """
     from scaler.curriculum.plots import plot_compare
     from scaler.curriculum.report import render_compare_report
 
+    if not configs:
+        raise ConfigError("nothing to compare", field="--compare")
+    if directory is None:
+        first = next(iter(configs.values()))
+        directory = _fresh_directory(Path(first.out), "compare-" + "-".join(configs) + "-")
     target = Path(directory)
+    for label, config in configs.items():
+        _refuse_a_used_directory(target / label)
+        Run(target / label, config, plugins, sandbox).close()
     target.mkdir(parents=True, exist_ok=True)
     results: dict[str, RunInfo] = {}
     for label, config in configs.items():

@@ -12,6 +12,7 @@ from scaler.errors import UnknownName
 from scaler.plugins import (
     DEFAULT_PLUGINS,
     REGISTRIES,
+    SINGULAR,
     PluginError,
     Plugins,
     PluginSpec,
@@ -261,3 +262,10 @@ def test_process_plugins_is_what_the_command_line_loaded(run: Any, probe_path: P
     assert code == 0, err
     assert process_plugins().registry("verifiers")["probe"].plugin == "scaler_plugin_probe_plugin"
     assert process_plugins().spec.extra == (str(probe_path),)
+
+
+def test_every_registry_names_its_entries_in_the_singular() -> None:
+    assert set(SINGULAR) == set(REGISTRIES)
+    plugins = Plugins.load(environ=CLEAN_ENV)
+    with pytest.raises(UnknownName, match="unknown policy 'foo'; known: hf, openai, vllm"):
+        plugins.get("policies", "foo")

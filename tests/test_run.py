@@ -243,3 +243,38 @@ def test_an_env_retired_before_its_first_step_is_summarized(
         else:
             broken = next(line for line in stdout.splitlines() if "broken" in line)
             assert "instance-failure" in broken and "- / -" in broken
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ('[controller]\nname = "nosuch"\n', "field 'controller.name': unknown controller 'nosuch'"),
+        ('[controller]\nname = "scaler"\nbogus = 1\n', "field 'controller': 'scaler' does not"),
+        ('[curation]\nname = "nosuch"\n', "field 'curation.name': unknown curation policy"),
+    ],
+)
+def test_a_refused_run_names_the_table_and_leaves_no_directory(
+    run: Any, tmp_path: Path, table: str, expected: str
+) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('[sandbox]\nname = "process"\n' + table)
+    out = tmp_path / "out"
+    code, _, err = run("run", str(config), "--out", str(out))
+    assert code == 2 and f"{config}, {expected}" in err
+    assert not out.exists()
+
+
+def test_simulate_compare_checks_every_name_first_and_reruns_into_new_folders(
+    run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ("simulate", "--backend", "process", "--steps", "2", "--batch-size", "2")
+    code, _, err = run(*args, "--compare", "scaler,nosuch")
+    assert code == 2 and "unknown controller 'nosuch'" in err
+    assert not (tmp_path / "runs").exists(), "nothing ran, nothing was written"
+    first = run(*args, "--compare", "scaler,elo", "--json")
+    second = run(*args, "--compare", "scaler,elo", "--json")
+    assert first[0] == second[0] == 0, first[2] + second[2]
+    directories = {json.loads(result[1])["directory"] for result in (first, second)}
+    assert len(directories) == 2
+    assert all(Path(d).name.startswith("compare-scaler-elo-") for d in directories)

@@ -19,7 +19,7 @@ from scaler.curriculum.scheduler import (
     instance_seed,
     split_batch,
 )
-from scaler.errors import ConfigError, ScalerError, UnknownName
+from scaler.errors import ConfigError, ScalerError
 from scaler.instances import InstanceFactory
 from scaler.model import EnvSpec, Program, ScaleParam
 from scaler.plugins import Plugins
@@ -112,11 +112,11 @@ def test_report_checks_its_input(sandbox: Any, plugins: Plugins) -> None:
 
 
 def test_names_resolve_through_the_registries(sandbox: Any, plugins: Plugins) -> None:
-    with pytest.raises(UnknownName, match="controller 'nope'"):
+    with pytest.raises(ConfigError, match=r"'controller\.name': unknown controller 'nope'"):
         _scheduler(sandbox, plugins, controller="nope")
     with pytest.raises(ConfigError, match=r"curation\.window"):
         _scheduler(sandbox, plugins, curation_options={"window": 0})
-    with pytest.raises(ConfigError, match=r"controllers\.tau"):
+    with pytest.raises(ConfigError, match=r"'controller\.tau'"):
         _scheduler(sandbox, plugins, controller_options={"tau": 3})
     with pytest.raises(ConfigError, match="does not take"):
         _scheduler(sandbox, plugins, controller_options={"speed": 3})
