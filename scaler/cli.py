@@ -48,30 +48,49 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 def _sandbox(
     name: str, workers: int | None = None, options: Mapping[str, Any] | None = None
 ) -> Any:
-    """The named backend; for ``auto`` on a terminal, offer to build a missing Docker image."""
+    """The named backend. For ``auto``, where Docker answers but the sandbox image is missing,
+    the image is built first (about a minute, once), so that Docker is what runs the jobs."""
     plugins = _plugins()
     options = {**(options or {}), **({"workers": workers} if workers else {})}
     if name != "auto":
         return plugins.get("sandboxes", name)(**options)
     _, choice = diagnose(plugins)
-    offer = choice.backend == "process" and choice.can_build_image and sys.stdin.isatty()
-    if offer and click.confirm(
-        f"Docker answers but {choice.reason}. Build the sandbox image now (about a minute)?",
-        err=True,
-    ):
-        _build_image(None, "auto")
-        _, choice = diagnose(plugins)
+    if choice.backend == "process" and choice.can_build_image:
+        log.info("Docker answers but the sandbox image is not built: building it once")
+        try:
+            built = _build_image(None, "auto")
+        except ScalerError as exc:
+            log.warning("the sandbox image could not be built", error=str(exc))
+        else:
+            log.info(_built_line(built))
+            _, choice = diagnose(plugins)
     if choice.backend == "process":
         log.warning(PROCESS_WARNING, reason=choice.reason)
     return plugins.get("sandboxes", choice.backend)(**options)
 
 
 def _build_image(tag: str | None, mode: str) -> Any:
+    """Build the sandbox image, its current stage and the time so far shown on stderr."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     from scaler.sandbox.image import build_image, docker_client
 
-    console = Console(stderr=True)
-    with console.status("building the sandbox image") as status:
-        return build_image(docker_client(), tag, mode, log=lambda m: status.update(m))  # type: ignore[arg-type]
+    columns = (SpinnerColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("building the sandbox image", total=None)
+        return build_image(
+            docker_client(),
+            tag,
+            mode,  # type: ignore[arg-type]
+            log=lambda message: progress.update(task, description=message),
+        )
+
+
+def _built_line(built: Any) -> str:
+    return (
+        f"built {built.tag} ({built.method}, {built.size_bytes / 1e6:.0f} MB) "
+        f"in {built.seconds:.0f} s"
+    )
 
 
 def parse_levels(text: str | None) -> list[int] | None:
@@ -374,8 +393,7 @@ def sandbox_build_image(tag: str | None, mode: str | None, force: bool) -> None:
         return
     if status.exists:
         log.info("rebuilding", tag=status.tag, reason=status.stale_reason or "--force")
-    built = _build_image(tag, mode or "auto")
-    click.echo(f"built {built.tag}")
+    click.echo(_built_line(_build_image(tag, mode or "auto")))
 
 
 @sandbox.command("doctor")
@@ -440,12 +458,13 @@ def sandbox_run(
     )
     with _sandbox(backend, workers=1) as box:
         (result,) = box.run_batch([job])
+        ran_on = box.name
     if as_json:
-        _print_json(result.to_dict())
+        _print_json({**result.to_dict(), "backend": ran_on})
     else:
         click.echo(
             f"status: {result.status} (exit {result.exit_code}), "
-            f"{result.wall_s:.3f} s wall, {result.cpu_s:.3f} s CPU"
+            f"{result.wall_s:.3f} s wall, {result.cpu_s:.3f} s CPU, backend {ran_on}"
         )
         if result.stdout:
             click.echo("-- stdout\n" + result.stdout.rstrip("\n"))

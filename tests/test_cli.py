@@ -97,6 +97,13 @@ def test_sandbox_run(run, tmp_path: Path) -> None:
     result = json.loads(out)
     assert code == 0 and result["status"] == "ok" and result["stdout"] == "cba\n"
     assert {"exit_code", "stderr", "wall_s", "cpu_s"} <= set(result)
+    # The backend that ran it: auto's choice, as the doctor reports it, or the one named.
+    code, out, _ = run("sandbox", "doctor", "--json")
+    assert result["backend"] == json.loads(out)["auto"]["backend"]
+    code, out, _ = run(
+        "sandbox", "run", str(program), "--backend", "process", "--stdin", str(stdin)
+    )
+    assert code == 0 and "backend process" in out.splitlines()[0]
 
 
 def test_sandbox_run_compile_error(run, tmp_path: Path) -> None:

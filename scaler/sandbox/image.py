@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -57,6 +58,16 @@ def expected_labels() -> dict[str, str]:
 
 
 @attrs.frozen
+class BuiltImage:
+    """What a build made, for the one line a user reads at the end."""
+
+    tag: str
+    method: Literal["online", "offline"]
+    seconds: float
+    size_bytes: int
+
+
+@attrs.frozen
 class ImageStatus:
     tag: str
     exists: bool
@@ -85,7 +96,8 @@ def docker_client() -> Any:
         import docker
     except ImportError as exc:
         raise ScalerError(
-            "the docker backend needs the docker package: pip install 'scaler[docker]'"
+            "the docker backend needs the docker package, a dependency of scaler: reinstall "
+            "scaler (pip install --force-reinstall scaler)"
         ) from exc
     try:
         client = docker.from_env(timeout=120)
@@ -147,15 +159,11 @@ def build_offline(
         )
     with tempfile.TemporaryDirectory(prefix="scaler-image-", dir=workdir) as tmp:
         rootfs = Path(tmp) / "rootfs"
-        log(f"debootstrap {DEBIAN_SUITE} (minbase, python3, g++) into {rootfs}: about a minute")
-        done = subprocess.run(
+        log(f"debootstrap {DEBIAN_SUITE} (minbase, python3, g++): about a minute")
+        _debootstrap(
             [debootstrap, "--variant=minbase", "--include=python3,g++", DEBIAN_SUITE, str(rootfs)],
-            capture_output=True,
-            text=True,
+            log,
         )
-        if done.returncode != 0:
-            tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
-            raise ScalerError("debootstrap failed:\n" + "\n".join(tail))
         for path in ROOTFS_PRUNE:
             shutil.rmtree(rootfs / path, ignore_errors=True)
         baked = rootfs / RUNNER_PATH.lstrip("/")
@@ -174,17 +182,45 @@ def build_offline(
         )
 
 
+def _debootstrap(command: list[str], log: Callable[[str], None]) -> None:
+    """Run debootstrap, passing on each stage it announces (``I: ...`` lines) as it goes."""
+    lines: list[str] = []
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip())
+            stage = debootstrap_stage(line)
+            if stage:
+                log(stage)
+    if process.returncode != 0:
+        raise ScalerError("debootstrap failed:\n" + "\n".join(lines[-5:]))
+
+
+def debootstrap_stage(line: str) -> str | None:
+    """``I: Retrieving libc6 2.36`` -> ``debootstrap: retrieving libc6 2.36``; None for the
+    rest of its output (warnings go to the error tail only if it fails)."""
+    if not line.startswith("I: "):
+        return None
+    text = line[3:].strip().rstrip(".")
+    return f"debootstrap: {text[:1].lower()}{text[1:]}" if text else None
+
+
 def build_image(
     client: Any,
     tag: str | None = None,
     mode: Mode = "auto",
     log: Callable[[str], None] = lambda _: None,
-) -> ImageStatus:
+) -> BuiltImage:
     """Build the image (``auto``: online when the base image can be pulled, else offline)."""
     tag = tag or default_tag()
+    began = time.monotonic()
+    method: Literal["online", "offline"] = "offline"
     if mode in ("auto", "online"):
         try:
             build_online(client, tag, log)
+            method = "online"
         except Exception as exc:
             if mode == "online":
                 raise ScalerError(f"online image build failed: {exc}") from exc
@@ -195,4 +231,5 @@ def build_image(
     status = image_status(client, tag)
     if not status.usable:
         raise ScalerError(f"built {tag}, but it does not carry the expected labels")
-    return status
+    size = int(client.images.get(tag).attrs.get("Size") or 0)
+    return BuiltImage(tag, method, time.monotonic() - began, size)

@@ -11,6 +11,7 @@ from scaler.sandbox.image import (
     LABEL_RUNNER,
     LABEL_VERSION,
     ImageStatus,
+    debootstrap_stage,
     default_tag,
     expected_labels,
     runner_sha256,
@@ -91,3 +92,20 @@ def test_doctor_json_reports_checks_and_the_choice() -> None:
     names = {c["name"] for c in report["checks"]}
     assert {"g++", "root", "debootstrap"} <= names
     assert report["auto"]["backend"] in {"docker", "process"} and report["auto"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("line", "stage"),
+    [
+        ("I: Retrieving libc6 2.36-9+deb12u4\n", "debootstrap: retrieving libc6 2.36-9+deb12u4"),
+        (
+            "I: Base system installed successfully.\n",
+            "debootstrap: base system installed successfully",
+        ),
+        ("W: Cannot check Release signature\n", None),
+        ("I: \n", None),
+        ("dpkg: warning: ...\n", None),
+    ],
+)
+def test_the_offline_build_shows_debootstraps_stages(line: str, stage: str | None) -> None:
+    assert debootstrap_stage(line) == stage
