@@ -220,7 +220,7 @@ class Run:
         return RunInfo(self.directory, self.step, summary, files)
 
     def _title(self) -> str:
-        return f"{self.config.controller.name} / {self.config.curation.name}, {len(self.envs)} envs"
+        return f"{self.config.controller.name} / {self.config.curation.name}"
 
     def close(self) -> None:
         self.scheduler.close()

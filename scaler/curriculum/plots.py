@@ -32,8 +32,10 @@ from scaler.curriculum.report import (
 DPI = 110
 #: Steps in the rolling mean drawn over noisy per-step series.
 ROLLING_WINDOW = 10
-#: Above this many envs a per-env legend is a wall of text; the lines speak for themselves.
+#: Above this many envs a per-env legend is a wall of text: the envs that got furthest keep
+#: their colours and legend entries, the rest are drawn in grey as one entry.
 MAX_ENV_LEGEND = 12
+_OTHERS_COLOUR = "#b0b0b0"
 #: Above this many envs the raster's rows are too thin for labels to be read.
 MAX_ROW_LABELS = 40
 
@@ -202,10 +204,24 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
 
     fig = Figure(figsize=(11, 5.5), dpi=DPI, layout="tight")
     ax = fig.add_subplot()
-    width = 1.5 if len(curves) <= MAX_ENV_LEGEND else 1.0
-    for (name, curve), colour in zip(curves.items(), _env_colours(len(curves)), strict=True):
+    ranked = sorted(curves, key=lambda name: (-_last(curves[name]), name))
+    shown, others = ranked[:MAX_ENV_LEGEND], ranked[MAX_ENV_LEGEND:]
+    others_label = f"{len(others)} other{'s' if len(others) > 1 else ''}"
+    for i, name in enumerate(others):
+        label = others_label if i == 0 else None
+        ax.plot(steps, curves[name], color=_OTHERS_COLOUR, linewidth=0.8, label=label, zorder=1)
+    for name, colour in zip(shown, _env_colours(len(shown)), strict=True):
         # A lone point between gaps draws no line segment; the small marker keeps it visible.
-        ax.plot(steps, curve, color=colour, linewidth=width, marker=".", markersize=2.5, label=name)
+        ax.plot(
+            steps,
+            curves[name],
+            color=colour,
+            linewidth=1.5,
+            marker=".",
+            markersize=2.5,
+            label=name,
+            zorder=2,
+        )
 
     points = []
     for retired in retirements(metrics):
@@ -218,7 +234,7 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
             points.append((retired["reason"], float(retired["step"]), float(known[-1])))
     handles = _retirement_markers(ax, points)
 
-    _title(ax, title, f"difficulty per environment ({len(curves)} envs)")
+    _title(ax, title, f"difficulty per environment ({len(curves)} envs played)")
     ax.set_xlabel("step")
     ax.set_ylabel("difficulty d (level)")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -227,7 +243,7 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
     ax.set_ylim(-0.03 * top, top)
     ax.grid(alpha=0.3)
     outside = {"borderaxespad": 0, "fontsize": 8, "title_fontsize": 8}
-    env_legend = 0 < len(curves) <= MAX_ENV_LEGEND
+    env_legend = bool(curves)
     if handles:
         reasons = ax.legend(
             handles=handles,
@@ -242,8 +258,24 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
             ax.add_artist(reasons)
             reasons.set_clip_on(False)
     if env_legend:
-        ax.legend(title="env", loc="lower left", bbox_to_anchor=(1.01, 0.0), **outside)
+        # Highest final difficulty first, as the lines end, then the grey rest.
+        lines, labels = ax.get_legend_handles_labels()
+        order = sorted(range(len(labels)), key=lambda i: bool(others) and labels[i] == others_label)
+        ax.legend(
+            [lines[i] for i in order],
+            [labels[i] for i in order],
+            title="env (by final d)" if others else "env",
+            loc="lower left",
+            bbox_to_anchor=(1.01, 0.0),
+            **outside,
+        )
     return fig
+
+
+def _last(curve: np.ndarray) -> float:
+    """The last difficulty a curve reached (-1 for one never played)."""
+    known = curve[~np.isnan(curve)]
+    return float(known[-1]) if known.size else -1.0
 
 
 def _active_set_figure(metrics: Metrics, title: str) -> Figure:

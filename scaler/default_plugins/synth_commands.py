@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -271,6 +272,8 @@ def scaler_register_commands(cli: Any) -> None:
         Every check runs on every environment (a report shows all that is wrong). A card
         gives per level the input size and the reference runtime, the output diversity,
         the agreement of the solutions, and a fresh calibration against the pool's table.
+        Exit status 1 when any environment fails a check (as `scaler verify` on a wrong
+        answer), 2 on bad input.
         """
         from scaler.synth.checks import CheckContext, CheckSettings
         from scaler.synth.validate import plot_reasons, render_report, validate_envs
@@ -295,17 +298,19 @@ def scaler_register_commands(cli: Any) -> None:
             report.write_text(render_report(cards, names, plot), encoding="utf-8")
         if as_json:
             app._print_json([card.to_dict() for card in cards])
-            return
-        app._table(
-            f"{sum(c.ok for c in cards)} of {len(cards)} environments pass",
-            ["env", *names],
-            [
-                [c.env.id, *("ok" if r.ok else f"FAIL: {r.reason}" for r in c.results)]
-                for c in cards
-            ],
-        )
-        if report is not None:
-            click.echo(f"report: {report}")
+        else:
+            app._table(
+                f"{sum(c.ok for c in cards)} of {len(cards)} environments pass",
+                ["env", *names],
+                [
+                    [c.env.id, *("ok" if r.ok else f"FAIL: {r.reason}" for r in c.results)]
+                    for c in cards
+                ],
+            )
+            if report is not None:
+                click.echo(f"report: {report}")
+        if not all(card.ok for card in cards):
+            sys.exit(1)
 
     @cli.command("calibrate")
     @click.argument("pool", type=click.Path(exists=True, path_type=Path))

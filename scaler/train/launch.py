@@ -332,9 +332,9 @@ def train(
     except Exception as exc:
         # verl's own error is about what followed (e.g. groups with no trajectories); a reward
         # that could not be scored is the cause the user can act on.
-        failures = ray.get(actor.failures.remote())
-        if failures:
-            raise ScalerError(f"verl stopped: {failures[0]}") from exc
+        cause = reward_failure(actor)
+        if cause is not None:
+            raise ScalerError(f"verl stopped: {cause}") from exc
         raise
     title = f"{config.experiment}: {config.run.controller.name} / {config.run.curation.name}"
     files = ray.get(actor.finish.remote(title))
@@ -346,6 +346,14 @@ def train(
         states=str(states),
     )
     return reports
+
+
+def reward_failure(actor: Any) -> str | None:
+    """The first rollout verl's reward workers could not score, as they told the actor."""
+    import ray
+
+    failures: list[str] = ray.get(actor.failures.remote())
+    return failures[0] if failures else None
 
 
 def _ray() -> Any:

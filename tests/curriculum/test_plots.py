@@ -242,7 +242,7 @@ def test_retirement_marker_sits_at_the_last_difficulty() -> None:
             assert (float(record["step"]), float(known[-1])) in offsets, name
 
 
-def test_many_envs_render_without_row_labels_or_env_legend(
+def test_many_envs_render_without_row_labels_and_name_the_furthest_envs(
     tmp_path: Path, run_plots: list[Path]
 ) -> None:
     records = synthetic_run(steps=15, pool=50, window=45, seed=3)
@@ -256,12 +256,20 @@ def test_many_envs_render_without_row_labels_or_env_legend(
     labels = [t.get_text() for t in small.axes[0].get_yticklabels()]
     assert labels[0] == "env-00" and len(labels) == len(set(labels)) > 5
     assert _pixels(paths[1]).shape[0] > _pixels(run_plots[1]).shape[0]  # taller raster
-    legends = [
-        c
-        for c in plots._difficulty_figure(records, "").axes[0].get_children()
-        if c.__class__.__name__ == "Legend"
-    ]
-    assert [lg.get_title().get_text() for lg in legends] == ["retired"]
+    figure = plots._difficulty_figure(records, "run")
+    legends = [c for c in figure.axes[0].get_children() if c.__class__.__name__ == "Legend"]
+    assert [lg.get_title().get_text() for lg in legends] == ["retired", "env (by final d)"]
+    named = [text.get_text() for text in legends[1].get_texts()]
+    final: dict[str, float] = {}
+    for record in records:
+        for name, env in record["envs"].items():
+            if env.get("difficulty") is not None:
+                final[name] = env["difficulty"]
+    top = sorted(final, key=lambda name: (-final[name], name))[: plots.MAX_ENV_LEGEND]
+    assert named == [*top, f"{len(final) - len(top)} others"]
+    assert (
+        figure.axes[0].get_title() == f"run: difficulty per environment ({len(final)} envs played)"
+    )
 
 
 def _bare_records() -> list[dict[str, Any]]:

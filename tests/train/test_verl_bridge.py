@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,8 +32,10 @@ from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn
 
 from scaler.config import Component, RunConfig
 from scaler.errors import ScalerError
+from scaler.plugins import PluginSpec
 from scaler.train.bridge import start_actor
 from scaler.train.dataset import CurriculumRows, ScalerDataset
+from scaler.train.launch import reward_failure
 from scaler.train.service import STATE_FILE
 
 pytestmark = [pytest.mark.verl, pytest.mark.ray]
@@ -229,6 +232,47 @@ def test_curriculum_through_verl(cluster: None, tokenizer_dir: Path, tmp_path: P
     _score(worker, _rollouts(again, dataset.tokenizer, right=set(ENVS)))
     assert _plan(collate_fn([dataset[i] for i in range(BATCH)])) == expected
     ray.kill(restored)
+    ray.kill(worker)
+
+
+def test_a_plugin_verifier_scores_in_verl_reward_workers(
+    cluster: None, tokenizer_dir: Path, tmp_path: Path
+) -> None:
+    """A ``--plugin`` output type: the reward worker loads the plugin set it is handed through
+    its environment (as ``scaler train`` hands it to every Ray worker) and scores with it; a
+    verifier that fails is one line naming the env, which the curriculum actor keeps."""
+    plugin = tmp_path / "yesno_env.py"
+    shutil.copy(Path(__file__).parent.parent / "fixtures" / "plugins" / "yesno_env.py", plugin)
+    spec = PluginSpec.from_environ([str(plugin)], environ={})
+    run = RunConfig(
+        batch_size=BATCH,
+        pool_envs=("sum-parity",),
+        sandbox=Component("process"),
+        curation=Component("all"),
+    ).to_dict()
+    config = _verl_config(tokenizer_dir, val_files=str(tmp_path / "val.parquet"))
+    actor = start_actor(run, ROLLOUTS, plugins=spec, grace_s=10.0)
+    worker = (
+        ray.remote(RewardLoopWorker)
+        .options(num_cpus=0, runtime_env={"env_vars": spec.to_environ()})
+        .remote(config)
+    )
+    dataset = _dataset(config)
+    _, scores = _step(dataset, worker, right={"sum-parity"})
+    assert [r["reward_score"] for r in scores] == [1.0] * BATCH * ROLLOUTS
+    calls = plugin.with_suffix(".calls").read_text().split()
+    assert len(calls) == BATCH * ROLLOUTS and str(os.getpid()) not in calls
+    _closes(actor, 1)
+
+    plugin.with_suffix(".fail").touch()
+    with pytest.raises(Exception, match="this verifier was told to fail"):
+        _step(dataset, worker, right={"sum-parity"})
+    cause = reward_failure(actor)
+    assert cause is not None and "\n" not in cause
+    assert cause.startswith(
+        "cannot score a rollout of environment 'sum-parity' (output type 'yesno'): verifier"
+    )
+    ray.kill(actor)
     ray.kill(worker)
 
 
