@@ -56,13 +56,17 @@ def _sandbox(
         return plugins.get("sandboxes", name)(**options)
     _, choice = diagnose(plugins)
     if choice.backend == "process" and choice.can_build_image:
-        log.info("Docker answers but the sandbox image is not built: building it once")
+        click.echo(
+            "Docker answers but the sandbox image is not built: building it now "
+            "(about two minutes, once; `scaler sandbox build-image` does the same)",
+            err=True,
+        )
         try:
             built = _build_image(None, "auto")
         except ScalerError as exc:
             log.warning("the sandbox image could not be built", error=str(exc))
         else:
-            log.info(_built_line(built))
+            click.echo(_built_line(built), err=True)
             _, choice = diagnose(plugins)
     if choice.backend == "process":
         log.warning(PROCESS_WARNING, reason=choice.reason)

@@ -16,7 +16,7 @@ def test_validate_the_official_pool(run: Any, tmp_path: Path) -> None:
     pool = require_shared(OFFICIAL_POOL)
     report = tmp_path / "report.md"
     code, out, err = run("validate", str(pool), *FAST, "--report", str(report), "--json")
-    assert code == 0, err
+    assert code == 1, "some official environments fail a check: " + err
     cards = {card["env_id"]: card for card in json.loads(out)}
     assert len(cards) == 8
     grandma = cards["632_a-grandma-laura-and-apples"]
@@ -64,8 +64,13 @@ def test_validate_a_native_pool_with_a_broken_env(run: Any, tmp_path: Path, plug
     pool = tmp_path / "pool.jsonl"
     write_pool([good, broken], pool)
     code, out, err = run("validate", str(pool), *FAST, "--checks", "breadth,min", "--json")
-    assert code == 0, err
+    assert code == 1, err
     cards = {card["env_id"]: card for card in json.loads(out)}
     assert cards["sort-distinct"]["ok"]
     reasons = [c["reason"] for c in cards["broken"]["checks"] if not c["ok"]]
     assert reasons and all("disagree" in r for r in reasons)
+    # Without the broken env every environment passes: exit 0, the table says so.
+    write_pool([good], pool)
+    code, out, err = run("validate", str(pool), *FAST, "--checks", "breadth,min")
+    assert code == 0, err
+    assert "1 of 1 environments pass" in out
