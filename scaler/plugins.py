@@ -27,6 +27,7 @@ import importlib.metadata
 import importlib.util
 import os
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -337,19 +338,28 @@ def _import_module_or_path(spec: str) -> ModuleType:
         module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
         raise PluginError(f"--plugin {spec}: cannot be loaded as a Python module")
-    if name in sys.modules:
-        return sys.modules[name]
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    try:
-        module_spec.loader.exec_module(module)
-    except Exception as exc:
-        del sys.modules[name]
-        raise PluginError(f"--plugin {spec}: {type(exc).__name__}: {exc}") from exc
-    return module
+    with _import_lock:
+        if name in sys.modules:
+            return sys.modules[name]
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            del sys.modules[name]
+            raise PluginError(f"--plugin {spec}: {type(exc).__name__}: {exc}") from exc
+        return module
+
+
+#: Held while a plugin file executes: another thread must not take the half-made module from
+#: ``sys.modules`` (the import system's own locks do not cover modules loaded from a path).
+_import_lock = threading.RLock()
 
 
 _process: Plugins | None = None
+#: verl's reward workers score a batch from many threads at once: one of them loads the set,
+#: the others wait for it (a half-executed plugin module must never be registered).
+_process_lock = threading.Lock()
 
 
 def process_plugins() -> Plugins:
@@ -357,9 +367,10 @@ def process_plugins() -> Plugins:
     gives it the set it loaded), else loaded once from this process's environment, which is
     how a Ray worker started by ``scaler train`` gets the driver's set."""
     global _process
-    if _process is None:
-        _process = Plugins.from_spec(PluginSpec.from_environ())
-    return _process
+    with _process_lock:
+        if _process is None:
+            _process = Plugins.from_spec(PluginSpec.from_environ())
+        return _process
 
 
 def use_process_plugins(plugins: Plugins | None) -> None:

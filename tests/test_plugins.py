@@ -269,3 +269,33 @@ def test_every_registry_names_its_entries_in_the_singular() -> None:
     plugins = Plugins.load(environ=CLEAN_ENV)
     with pytest.raises(UnknownName, match="unknown policy 'foo'; known: hf, openai, vllm"):
         plugins.get("policies", "foo")
+
+
+def test_threads_asking_at_once_get_one_whole_plugin_set(tmp_path: Path) -> None:
+    """verl scores a batch from many threads: the first call loads the set while the others
+    wait, none sees a plugin module half executed (it once registered none of its hooks)."""
+    slow = tmp_path / "slow_plugin.py"
+    slow.write_text("import time\ntime.sleep(0.5)\n" + PROBE)
+    code = textwrap.dedent(
+        """
+        from concurrent.futures import ThreadPoolExecutor
+        from scaler.plugins import process_plugins
+
+        def probe(_):
+            plugins = process_plugins()
+            return id(plugins), "probe" in plugins.registry("verifiers")
+
+        with ThreadPoolExecutor(8) as pool:
+            seen = set(pool.map(probe, range(8)))
+        print(len({i for i, _ in seen}), all(found for _, found in seen))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin:/bin", "SCALER_PLUGINS": str(slow)},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["1", "True"], done.stderr
