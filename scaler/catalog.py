@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from scaler.errors import PoolError, UnknownName
+from scaler.errors import UnknownName
 from scaler.model import EnvSpec
 from scaler.plugins import Plugins
 from scaler.pool import load_pool
@@ -14,19 +14,7 @@ def available_envs(plugins: Plugins, pool: str | os.PathLike[str] | None = None)
     """The pool's environments, or the registered ones; output types must have a verifier."""
     if pool is None:
         return [entry.obj for entry in plugins.registry("environments").values()]
-    envs = load_pool(pool)
-    verifiers = plugins.registry("verifiers")
-    for env in envs:
-        if env.output_type not in verifiers:
-            raise PoolError(
-                str(pool),
-                f"has no verifier (known: {', '.join(sorted(verifiers))}); "
-                "install a plugin that registers one",
-                key=env.id,
-                field="output_type",
-                value=env.output_type,
-            )
-    return envs
+    return load_pool(pool, output_types=plugins.registry("verifiers"))
 
 
 def find_env(plugins: Plugins, env_id: str, pool: str | os.PathLike[str] | None = None) -> EnvSpec:

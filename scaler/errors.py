@@ -9,6 +9,20 @@ class ScalerError(Exception):
     """Base class of errors caused by input; the CLI shows the message and exits 2."""
 
 
+def describe(message: str, field: str | None = None, value: Any = None) -> str:
+    """``field 'levels' must not decrease ... (value [0, 5, 3])``, the value cut to 80 chars.
+
+    Every error about a record words its fault this way, so the same fault reads the same
+    whether a pool file or a plugin carried it.
+    """
+    what = f"field {field!r} " if field is not None else ""
+    shown = ""
+    if value is not None:
+        text = repr(value)
+        shown = f" (value {text[:80] + '...' if len(text) > 80 else text})"
+    return f"{what}{message}{shown}"
+
+
 class PoolError(ScalerError):
     """A record in a pool (or a file that should be one) is not valid."""
 
@@ -33,12 +47,21 @@ class PoolError(ScalerError):
             where += f", line {line}"
         if key is not None:
             where += f", record {key!r}"
-        what = f" field {field!r}" if field is not None else ""
-        shown = ""
-        if value is not None:
-            text = repr(value)
-            shown = f" (value {text[:80] + '...' if len(text) > 80 else text})"
-        super().__init__(f"{where}:{what} {message}{shown}".replace(": ", ": ", 1))
+        super().__init__(f"{where}: {describe(message, field, value)}")
+
+
+class EnvSpecError(ScalerError):
+    """An environment breaks a rule that every EnvSpec keeps, whoever built it.
+
+    It carries no location: a pool names the file and line, a plugin registry the plugin and
+    the env id, each wrapping the same ``describe`` text.
+    """
+
+    def __init__(self, field: str, message: str, value: Any = None) -> None:
+        self.field = field
+        self.message = message
+        self.value = value
+        super().__init__(describe(message, field, value))
 
 
 class UnknownName(ScalerError):

@@ -50,6 +50,17 @@ class ScaleParam:
 
 @attrs.frozen
 class Program:
+    """A generator or a reference solution: code that scaler runs only inside the sandbox.
+
+    Attributes:
+        language: ``"python"`` (run as a Python 3 script) or ``"cpp"`` (compiled once per
+            source with ``g++ -O2 -std=c++17``, retried as ``-std=gnu++14``, then cached).
+            Generators are always Python.
+        source: The whole program. A solution reads its input on stdin and prints the answer
+            to stdout; a generator defines the function its environment's
+            ``generator_contract`` names. Only the standard library is there.
+    """
+
     language: Language
     source: str
 
@@ -90,7 +101,37 @@ class Provenance:
 
 @attrs.frozen
 class EnvSpec:
-    """A programming problem turned into an unbounded source of verifiable questions."""
+    """A programming problem turned into an unbounded source of verifiable questions.
+
+    Every field but ``provenance`` goes into ``version``, the content hash that instances
+    carry: an instance is replayable from (version, level, seed), so a changed environment
+    gets a new version instead of silently making different instances under the old one.
+
+    Attributes:
+        id: Unique name without whitespace; what commands take as ``ENV``.
+        name: The problem's title, the heading of the prompt.
+        statement: The narrative, without input or output sections: the prompt shows a
+            concrete input instead.
+        output_spec: What to print (the Output section); the prompt repeats it as the
+            instruction.
+        output_type: The verifier that compares answers: ``number``, ``array``, ``string``,
+            or a type a plugin registered a verifier for.
+        scale_params: The integer quantities that bound the input's size, at least one
+            (``ScaleParam``: name, min, max, base).
+        levels: The shared offset of each level, level 0 (easiest) first, non-decreasing;
+            level ``l`` sets each parameter to ``int(levels[l] * base + min)``.
+            ``scaler.levels.level_offsets`` makes such a table.
+        generator: The Python program that makes one input from the parameter values and a
+            seeded random source, called as ``generator_contract`` says.
+        solutions: Reference programs, Python or C++, at least one; the first one's output
+            is the ground truth, and the others must agree with it.
+        generator_contract: ``"native"``: ``generate(params, rng) -> (stdin_text,
+            shown_input)``; ``"scaler-official"``: the official pool's
+            ``generate_testcase(params)`` on the seeded global ``random``.
+        limits: CPU, wall, memory, process and output limits of each solution run.
+        provenance: Where the environment came from (source, LLM, date, origin); not part
+            of ``version``.
+    """
 
     id: str
     name: str

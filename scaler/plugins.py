@@ -37,7 +37,7 @@ import attrs
 import pluggy
 
 from scaler import hookspecs
-from scaler.errors import ScalerError, UnknownName
+from scaler.errors import EnvSpecError, ScalerError, UnknownName
 
 #: The core's own implementations, loaded as plugins like any other (dogfooding).
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -271,10 +271,12 @@ class Plugins:
     def _collect(self, kind: str) -> dict[str, Registered]:
         entries: dict[str, Registered] = {}
         caller = getattr(self.pm.hook, REGISTRIES[kind])
+        # An environment is checked as a pool record is, its output type against the verifiers.
+        output_types = set(self.registry("verifiers")) if kind == "environments" else set()
         for impl in caller.get_hookimpls():
 
             def register(*args: Any, _plugin: str = impl.plugin_name) -> None:
-                name, obj = _registration(kind, _plugin, args)
+                name, obj = _registration(kind, _plugin, args, output_types)
                 before = entries.get(name)
                 replaced = (*before.replaced, before.plugin) if before else ()
                 entries[name] = Registered(name, obj, _plugin, replaced)
@@ -291,14 +293,22 @@ class Plugins:
         return entries
 
 
-def _registration(kind: str, plugin: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+def _registration(
+    kind: str, plugin: str, args: tuple[Any, ...], output_types: set[str]
+) -> tuple[str, Any]:
     """Environments register themselves (named by id); everything else as (name, object)."""
     if kind == "environments":
         from scaler.model import EnvSpec
+        from scaler.pool import check_env
 
         if len(args) != 1 or not isinstance(args[0], EnvSpec):
             raise PluginError(f"plugin {plugin!r}: register() takes one EnvSpec, got {args!r}")
-        return args[0].id, args[0]
+        env = args[0]
+        try:
+            check_env(env, output_types)
+        except EnvSpecError as exc:
+            raise PluginError(f"plugin {plugin!r}: environment {env.id!r}: {exc}") from exc
+        return env.id, env
     if len(args) != 2 or not isinstance(args[0], str) or not args[0]:
         raise PluginError(f"plugin {plugin!r}: register() takes (name, object), got {args!r}")
     return args[0], args[1]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from scaler.errors import PoolError
+from scaler.errors import EnvSpecError, PoolError
 from scaler.files import write_atomic
 from scaler.model import (
     GENERATOR_CONTRACTS,
@@ -28,6 +28,24 @@ from scaler.model import (
 
 #: Output types the core verifiers understand; plugins may register verifiers for more.
 CORE_OUTPUT_TYPES = ("number", "array", "string")
+
+#: Each field of Limits and the JSON type it takes (``model.py`` annotates them as strings).
+_LIMIT_TYPES: dict[str, type] = {
+    "cpu_s": float,
+    "wall_s": float,
+    "memory_mb": int,
+    "processes": int,
+    "output_bytes": int,
+}
+
+
+def _wrong_type(value: Any, kind: type | tuple[type, ...]) -> str | None:
+    """Why ``value`` is not of ``kind``, or None: a bool is no number, an int is a float."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    fits = isinstance(value, kinds) or (float in kinds and isinstance(value, int))
+    if fits and (bool in kinds or not isinstance(value, bool)):
+        return None
+    return f"must be of type {' or '.join(k.__name__ for k in kinds)}"
 
 
 class _Record:
@@ -49,109 +67,172 @@ class _Record:
                 raise self.error("is missing", field)
             return default
         value = self.data[field]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
-        if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
-            names = (
-                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            )
-            raise self.error(f"must be of type {names}", field, value)
-        return value
-
-    def text(self, field: str, *, allow_empty: bool = False) -> str:
-        value = self.get(field, str)
-        if not allow_empty and not value.strip():
-            raise self.error("must not be empty", field, value)
-        return value
+        wrong = _wrong_type(value, kind)
+        if wrong is not None:
+            raise self.error(wrong, field, value)
+        return float(value) if kind is float else value
 
     def child(self, field: str, data: Any) -> _Record:
         return _Record(data, self.path, self.line, f"{self.prefix}{field}.")
 
 
 def _program(record: _Record) -> Program:
-    language = record.text("language")
-    if language not in LANGUAGES:
-        raise record.error(f"must be one of {', '.join(LANGUAGES)}", "language", language)
-    return Program(language, record.text("source"))  # type: ignore[arg-type]
+    return Program(record.get("language", str), record.get("source", str))
 
 
-def env_from_dict(data: Any, path: str = "<dict>", line: int | None = None) -> EnvSpec:
-    """Build and validate an EnvSpec from its native dict form."""
-    rec = _Record(data, path, line)
-    env_id = rec.text("id")
-    if any(c.isspace() for c in env_id):
-        raise rec.error("must not contain whitespace", "id", env_id)
-    output_type = rec.text("output_type")
+def _typed(field: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    wrong = _wrong_type(value, kind)
+    if wrong is not None:
+        raise EnvSpecError(field, wrong, value)
 
-    raw_params = rec.get("scale_params", list)
-    if not raw_params:
-        raise rec.error("needs at least one scale parameter", "scale_params", raw_params)
-    params = []
-    for i, raw in enumerate(raw_params):
-        p = rec.child(f"scale_params[{i}]", raw)
-        lo, hi = p.get("min", int), p.get("max", int)
-        if hi < lo:
-            raise p.error(f"must be >= min ({lo})", "max", hi)
-        params.append(ScaleParam(p.text("name"), lo, hi, p.get("base", float, 1.0)))
-    names = [p.name for p in params]
-    if len(set(names)) != len(names):
-        raise rec.error("has duplicate names", "scale_params", names)
 
-    levels = rec.get("levels", list)
-    if not levels or any(not isinstance(v, int) or isinstance(v, bool) or v < 0 for v in levels):
-        raise rec.error("must be a non-empty list of non-negative integers", "levels", levels)
-    if any(b < a for a, b in itertools.pairwise(levels)):
-        raise rec.error("must not decrease from one level to the next", "levels", levels)
+def _text(field: str, value: Any) -> None:
+    _typed(field, value, str)
+    if not value.strip():
+        raise EnvSpecError(field, "must not be empty", value)
 
-    contract = rec.get("generator_contract", str, "native")
-    if contract not in GENERATOR_CONTRACTS:
-        raise rec.error(
-            f"must be one of {', '.join(GENERATOR_CONTRACTS)}", "generator_contract", contract
+
+def _check_program(field: str, program: Any) -> None:
+    _typed(field, program, Program)
+    _text(f"{field}.language", program.language)
+    if program.language not in LANGUAGES:
+        raise EnvSpecError(
+            f"{field}.language", f"must be one of {', '.join(LANGUAGES)}", program.language
         )
-    generator = _program(rec.child("generator", rec.get("generator", dict)))
-    if generator.language != "python":
-        raise rec.error("must be a Python program", "generator.language", generator.language)
-    raw_solutions = rec.get("solutions", list)
-    if not raw_solutions:
-        raise rec.error("needs at least one reference solution", "solutions", raw_solutions)
-    solutions = tuple(
-        _program(rec.child(f"solutions[{i}]", s)) for i, s in enumerate(raw_solutions)
-    )
+    _text(f"{field}.source", program.source)
 
+
+def check_env(env: EnvSpec, output_types: Collection[str] | None = None) -> None:
+    """Raise EnvSpecError for the first rule ``env`` breaks.
+
+    Pool records and plugin registrations both pass through here, so an environment is refused
+    for the same faults, in the same words, wherever it came from. ``output_types`` are the
+    types some loaded verifier understands; None skips that check, for callers that hold no
+    plugins (the env must still meet one before it is sampled).
+    """
+    for field in ("id", "name", "statement", "output_spec", "output_type"):
+        _text(field, getattr(env, field))
+    if any(c.isspace() for c in env.id):
+        raise EnvSpecError("id", "must not contain whitespace", env.id)
+
+    _typed("scale_params", env.scale_params, (tuple, list))
+    if not env.scale_params:
+        raise EnvSpecError(
+            "scale_params", "needs at least one scale parameter", list(env.scale_params)
+        )
+    for i, param in enumerate(env.scale_params):
+        where = f"scale_params[{i}]"
+        _typed(where, param, ScaleParam)
+        _text(f"{where}.name", param.name)
+        _typed(f"{where}.min", param.min, int)
+        _typed(f"{where}.max", param.max, int)
+        _typed(f"{where}.base", param.base, float)
+        if param.max < param.min:
+            raise EnvSpecError(f"{where}.max", f"must be >= min ({param.min})", param.max)
+    names = [p.name for p in env.scale_params]
+    if len(set(names)) != len(names):
+        raise EnvSpecError("scale_params", "has duplicate names", names)
+
+    _typed("levels", env.levels, (tuple, list))
+    levels = list(env.levels)
+    if not levels or any(_wrong_type(v, int) or v < 0 for v in levels):
+        raise EnvSpecError("levels", "must be a non-empty list of non-negative integers", levels)
+    if any(b < a for a, b in itertools.pairwise(levels)):
+        raise EnvSpecError("levels", "must not decrease from one level to the next", levels)
+
+    _typed("generator_contract", env.generator_contract, str)
+    if env.generator_contract not in GENERATOR_CONTRACTS:
+        raise EnvSpecError(
+            "generator_contract",
+            f"must be one of {', '.join(GENERATOR_CONTRACTS)}",
+            env.generator_contract,
+        )
+    _check_program("generator", env.generator)
+    if env.generator.language != "python":
+        raise EnvSpecError("generator.language", "must be a Python program", env.generator.language)
+    _typed("solutions", env.solutions, (tuple, list))
+    if not env.solutions:
+        raise EnvSpecError(
+            "solutions", "needs at least one reference solution", list(env.solutions)
+        )
+    for i, solution in enumerate(env.solutions):
+        _check_program(f"solutions[{i}]", solution)
+
+    _typed("limits", env.limits, Limits)
+    for field, kind in _LIMIT_TYPES.items():
+        value = getattr(env.limits, field)
+        _typed(f"limits.{field}", value, kind)
+        if field != "processes" and value <= 0:
+            raise EnvSpecError(f"limits.{field}", "must be positive", value)
+
+    _typed("provenance", env.provenance, Provenance)
+    _typed("provenance.source", env.provenance.source, str)
+    for field in ("llm", "created", "origin"):
+        _typed(f"provenance.{field}", getattr(env.provenance, field), (str, type(None)))
+
+    if output_types is not None and env.output_type not in output_types:
+        raise EnvSpecError(
+            "output_type",
+            f"has no verifier (known: {', '.join(sorted(output_types))}); "
+            "install a plugin that registers one",
+            env.output_type,
+        )
+
+
+def env_from_dict(
+    data: Any,
+    path: str = "<dict>",
+    line: int | None = None,
+    output_types: Collection[str] | None = None,
+) -> EnvSpec:
+    """Build an EnvSpec from its native dict form, checked by ``check_env``.
+
+    Only the JSON types are checked here; every rule about the values is ``check_env``'s, the
+    one a plugin's registered environments meet too.
+    """
+    rec = _Record(data, path, line)
+    params = []
+    for i, raw in enumerate(rec.get("scale_params", list)):
+        p = rec.child(f"scale_params[{i}]", raw)
+        params.append(
+            ScaleParam(
+                p.get("name", str), p.get("min", int), p.get("max", int), p.get("base", float, 1.0)
+            )
+        )
     lim = rec.child("limits", rec.get("limits", dict, {}))
     default = Limits()
-    limits = Limits(
-        cpu_s=lim.get("cpu_s", float, default.cpu_s),
-        wall_s=lim.get("wall_s", float, default.wall_s),
-        memory_mb=lim.get("memory_mb", int, default.memory_mb),
-        processes=lim.get("processes", int, default.processes),
-        output_bytes=lim.get("output_bytes", int, default.output_bytes),
-    )
-    for field in ("cpu_s", "wall_s", "memory_mb", "output_bytes"):
-        if getattr(limits, field) <= 0:
-            raise lim.error("must be positive", field, getattr(limits, field))
-
     prov = rec.child("provenance", rec.get("provenance", dict, {}))
-    provenance = Provenance(
-        source=prov.get("source", str, "unknown"),
-        llm=prov.get("llm", (str, type(None)), None),
-        created=prov.get("created", (str, type(None)), None),
-        origin=prov.get("origin", (str, type(None)), None),
-    )
     env = EnvSpec(
-        id=env_id,
-        name=rec.text("name"),
-        statement=rec.text("statement"),
-        output_spec=rec.text("output_spec"),
-        output_type=output_type,
+        id=rec.get("id", str),
+        name=rec.get("name", str),
+        statement=rec.get("statement", str),
+        output_spec=rec.get("output_spec", str),
+        output_type=rec.get("output_type", str),
         scale_params=tuple(params),
-        levels=tuple(levels),
-        generator=generator,
-        generator_contract=contract,
-        solutions=solutions,
-        limits=limits,
-        provenance=provenance,
+        levels=tuple(rec.get("levels", list)),
+        generator=_program(rec.child("generator", rec.get("generator", dict))),
+        generator_contract=rec.get("generator_contract", str, "native"),
+        solutions=tuple(
+            _program(rec.child(f"solutions[{i}]", s))
+            for i, s in enumerate(rec.get("solutions", list))
+        ),
+        limits=Limits(
+            **{
+                field: lim.get(field, kind, getattr(default, field))
+                for field, kind in _LIMIT_TYPES.items()
+            }
+        ),
+        provenance=Provenance(
+            source=prov.get("source", str, "unknown"),
+            llm=prov.get("llm", (str, type(None)), None),
+            created=prov.get("created", (str, type(None)), None),
+            origin=prov.get("origin", (str, type(None)), None),
+        ),
     )
+    try:
+        check_env(env, output_types)
+    except EnvSpecError as exc:
+        raise rec.error(exc.message, exc.field, exc.value) from None
     stated = rec.get("version", str, None)
     if stated is not None and stated != env.version:
         raise rec.error(
@@ -174,8 +255,13 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
                 raise PoolError(str(path), f"is not valid JSON: {exc.msg}", line=number) from exc
 
 
-def load_pool(path: str | os.PathLike[str]) -> list[EnvSpec]:
-    """Every EnvSpec of a JSONL pool file, or of every ``*.jsonl`` in a directory."""
+def load_pool(
+    path: str | os.PathLike[str], output_types: Collection[str] | None = None
+) -> list[EnvSpec]:
+    """Every EnvSpec of a JSONL pool file, or of every ``*.jsonl`` in a directory.
+
+    ``output_types``: the types the loaded verifiers know (see ``check_env``).
+    """
     root = Path(path)
     if not root.exists():
         raise PoolError(str(root), "does not exist")
@@ -186,7 +272,7 @@ def load_pool(path: str | os.PathLike[str]) -> list[EnvSpec]:
     seen: dict[str, str] = {}
     for file in files:
         for number, data in _jsonl_records(file):
-            env = env_from_dict(data, str(file), number)
+            env = env_from_dict(data, str(file), number, output_types)
             if env.id in seen:
                 raise PoolError(
                     str(file),

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import inspect
+import re
+
 import attrs
 import pytest
 
@@ -60,3 +63,12 @@ def test_instance_round_trips_through_dict() -> None:
 def test_model_is_frozen() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         make_env().id = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("cls", [EnvSpec, Program])
+def test_docstring_says_what_every_field_means(cls: type) -> None:
+    """``help(scaler.EnvSpec)`` is where a plugin author looks: no field may go unexplained."""
+    doc = inspect.getdoc(cls) or ""
+    assert "Attributes:\n" in doc
+    listed = re.findall(r"^    (\w+): \S", doc.split("Attributes:\n", 1)[1], flags=re.MULTILINE)
+    assert listed == [field.name for field in attrs.fields(cls)]
