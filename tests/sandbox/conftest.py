@@ -6,7 +6,6 @@ engine answers or the image is not built, and fails them under CI.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ import pytest
 
 from scaler.model import Limits, Program
 from scaler.sandbox.jobs import Job, JobResult
-from scaler.sandbox.process import FIRST_UID, UID_COUNT
 
 #: Per container in the docker tests: small enough that a few forked processes exhaust it.
 DOCKER_MEMORY_MB = 512
@@ -58,21 +56,24 @@ def container_processes(container_id: str) -> list[str]:
     return [row[column] for row in top["Processes"]]
 
 
-def job_uid_processes() -> list[int]:
-    """Live processes of the process backend's job uids (the runners themselves run as root)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+def job_uid_processes(box: Any) -> list[int]:
+    """Processes with a live thread running as one of the box's job uids.
+
+    Only the box's own uids: other sandboxes on the host (another test run, say) run their jobs
+    as other uids of the same range. Threads, not processes: a process whose main thread has
+    exited shows as a zombie in /proc while its other threads run on.
+    """
+    uids = set(box.job_uids)
+    found = set()
+    for task in Path("/proc").glob("[0-9]*/task/[0-9]*"):
         try:
-            status = Path(f"/proc/{name}/status").read_text()
+            status = (task / "status").read_text()
         except OSError:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        uid = int(fields["Uid"].split()[0])
-        if FIRST_UID <= uid < FIRST_UID + UID_COUNT and fields["State"].strip()[0] != "Z":
-            found.append(int(name))
-    return found
+        if int(fields["Uid"].split()[0]) in uids and fields["State"].strip()[0] not in "ZX":
+            found.add(int(fields["Tgid"]))
+    return sorted(found)
 
 
 @pytest.fixture(scope="session")

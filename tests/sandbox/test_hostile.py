@@ -76,7 +76,7 @@ def nothing_left_behind(backend: str, box: Any) -> Iterator[None]:
         for container in mine:
             assert len(container_processes(container["Id"])) == CONTAINER_PROCESSES
     elif ISOLATED:
-        assert job_uid_processes() == []
+        assert job_uid_processes(box) == []
 
 
 def needs_compiler(backend: str, language: str) -> None:
