@@ -6,6 +6,7 @@ engine answers or the image is not built, and fails them under CI.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,16 +65,29 @@ def job_uid_processes(box: Any) -> list[int]:
     exited shows as a zombie in /proc while its other threads run on.
     """
     uids = set(box.job_uids)
-    found = set()
-    for task in Path("/proc").glob("[0-9]*/task/[0-9]*"):
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        for status in thread_statuses(int(pid)):
+            if int(status["Uid"].split()[0]) in uids and status["State"].strip()[0] not in "ZX":
+                found.append(int(pid))
+                break
+    return found
+
+
+def thread_statuses(pid: int) -> list[dict[str, str]]:
+    """The status fields of each thread of pid (none once it is gone: processes come and go)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    statuses = []
+    for task in tasks:
         try:
-            status = (task / "status").read_text()
+            text = Path(f"/proc/{pid}/task/{task}/status").read_text()
         except OSError:
             continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if int(fields["Uid"].split()[0]) in uids and fields["State"].strip()[0] not in "ZX":
-            found.add(int(fields["Tgid"]))
-    return sorted(found)
+        statuses.append(dict(line.split(":", 1) for line in text.splitlines() if ":" in line))
+    return statuses
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,6 @@ without a process limit, and kill -9 -1 as the user running the tests).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -50,6 +49,7 @@ from tests.sandbox.conftest import (
     job_uid_processes,
     run,
     sandbox_containers,
+    thread_statuses,
 )
 
 #: The process backend isolates jobs (own uid, no network, a process limit) only as root.
@@ -522,8 +522,4 @@ def test_a_process_whose_main_thread_exited(
 
 def _alive(pid: int) -> bool:
     """Whether a thread of pid runs: its /proc entry says zombie once its main thread exited."""
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            if task.joinpath("stat").read_text().rsplit(")", 1)[1].split()[0] not in "ZX":
-                return True
-    return False
+    return any(status["State"].strip()[0] not in "ZX" for status in thread_statuses(pid))
