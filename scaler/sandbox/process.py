@@ -95,6 +95,13 @@ class ProcessSandbox(WorkerPool):
             self.close()
             raise
 
+    @property
+    def job_uids(self) -> tuple[int, ...]:
+        """The uids this sandbox's jobs run as (none when they run as the current user). Other
+        sandboxes on the host run theirs as other uids of the same range, so whoever checks
+        what a job left behind must look at these, not at the range."""
+        return tuple(uid for uid, _ in self._uid_claims)
+
     def _start(self, count: int, run_as_uid: bool) -> None:
         self._work_root.chmod(0o711)  # job uids must traverse it to reach their own dirs
         if run_as_uid:

@@ -27,7 +27,9 @@ new, empty network namespace at start, so jobs have no network (one namespace pe
 per job: making one costs about as much as a fork, and nothing a job starts outlives the job).
 After each job its process group is killed; if the runner (a child subreaper, so setsid or
 double-forked escapees stay its descendants) still has children, /proc is swept until no
-descendant and no process of the job uid is left; the work dir is removed.
+descendant and no process of the job uid is left alive (a zombie whose other threads run is
+alive); the work dir is removed. Only then does the answer go out: a process that outlives
+SIGKILL for SWEEP_TIMEOUT_S ends the runner instead.
 
 A runner that shares its uid with its jobs (a container's non-root user) owns nothing a job
 could not reach, unless told otherwise: ``--undumpable`` makes it non-dumpable, so that its jobs
@@ -115,7 +117,10 @@ CXX_STANDARDS = ("-std=c++17", "-std=gnu++14")
 CPP_CACHE = "cpp-" + hashlib.sha256(repr((CXX, CXX_STANDARDS)).encode()).hexdigest()[:12]
 #: Where the job child keeps the binary it executes (dup'ed there, close-on-exec).
 EXE_FD = 3
-SWEEP_ROUNDS = 100
+#: How long killed processes get to die before the runner gives up on itself: within the 5 s
+#: the host grants a runner it stops.
+SWEEP_TIMEOUT_S = 4.0
+SWEEP_PAUSE_S = 0.002
 #: The longest single wait in poll(), whose timeout is a C int of milliseconds.
 POLL_MAX_S = 3600.0
 JOB_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -448,8 +453,8 @@ def _kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-def _process_table() -> Iterator[tuple[int, int, str, set[int]]]:
-    """(pid, parent pid, state, uids) of every process visible in /proc."""
+def _process_table() -> Iterator[tuple[int, int, bool, set[int]]]:
+    """(pid, parent pid, alive, uids) of every process visible in /proc."""
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -461,15 +466,32 @@ def _process_table() -> Iterator[tuple[int, int, str, set[int]]]:
         fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
         with suppress(KeyError, ValueError):
             uids = {int(u) for u in fields["Uid"].split()}
-            yield int(name), int(fields["PPid"]), fields["State"].strip()[:1], uids
+            yield int(name), int(fields["PPid"]), _alive(name, fields["State"]), uids
+
+
+def _alive(pid: str, state: str) -> bool:
+    """Whether a thread of the process still runs. A zombie entry is not enough to tell: when
+    the main thread ends on its own (pthread_exit, exit(2)), /proc shows the process as a zombie
+    while its other threads run on, until the process is killed."""
+    if state.strip()[:1] not in ("Z", "X"):
+        return True
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        with suppress(OSError), open(f"/proc/{pid}/task/{task}/stat", "rb") as f:
+            if f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X"):
+                return True
+    return False
 
 
 def _leftovers(root: int, uid: int | None) -> list[int]:
     """Live processes descending from root, or running as uid (zombies are dead already)."""
     children: dict[int, list[int]] = {}
     found = []
-    for pid, ppid, state, uids in _process_table():
-        if state == "Z":
+    for pid, ppid, alive, uids in _process_table():
+        if not alive:
             continue
         children.setdefault(ppid, []).append(pid)
         if uid in uids:
@@ -499,19 +521,23 @@ def _has_children() -> bool:
 
 
 def _sweep(uid: int | None) -> None:
-    """SIGKILLs whatever a job left behind, scanning /proc until nothing is left, then reaps.
+    """SIGKILLs whatever a job left behind and returns once /proc shows all of it dead, then
+    reaps.
 
     The runner is a child subreaper, so processes that left the job's process group (setsid,
     double fork) are still its descendants; with a dedicated uid, every process of that uid is
-    the job's as well, which also catches anything that left the process tree.
+    the job's as well, which also catches anything that left the process tree. A process that
+    does not die ends the runner: its answer would say the job is over while the job still ran,
+    and the runner that replaces it sweeps the uid again before it serves.
     """
-    for _ in range(SWEEP_ROUNDS):
-        victims = _leftovers(os.getpid(), uid)
-        if not victims:
-            break
+    deadline = time.monotonic() + SWEEP_TIMEOUT_S
+    while victims := _leftovers(os.getpid(), uid):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"sandbox runner: processes {victims} outlived SIGKILL")
         for pid in victims:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        time.sleep(SWEEP_PAUSE_S)
     with suppress(ChildProcessError):
         while os.waitpid(-1, os.WNOHANG)[0]:
             pass

@@ -15,7 +15,6 @@ import pytest
 
 from scaler.model import Limits, Program
 from scaler.sandbox.jobs import Job, JobResult
-from scaler.sandbox.process import FIRST_UID, UID_COUNT
 
 #: Per container in the docker tests: small enough that a few forked processes exhaust it.
 DOCKER_MEMORY_MB = 512
@@ -58,21 +57,37 @@ def container_processes(container_id: str) -> list[str]:
     return [row[column] for row in top["Processes"]]
 
 
-def job_uid_processes() -> list[int]:
-    """Live processes of the process backend's job uids (the runners themselves run as root)."""
+def job_uid_processes(box: Any) -> list[int]:
+    """Processes with a live thread running as one of the box's job uids.
+
+    Only the box's own uids: other sandboxes on the host (another test run, say) run their jobs
+    as other uids of the same range. Threads, not processes: a process whose main thread has
+    exited shows as a zombie in /proc while its other threads run on.
+    """
+    uids = set(box.job_uids)
     found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        for status in thread_statuses(int(pid)):
+            if int(status["Uid"].split()[0]) in uids and status["State"].strip()[0] not in "ZX":
+                found.append(int(pid))
+                break
+    return found
+
+
+def thread_statuses(pid: int) -> list[dict[str, str]]:
+    """The status fields of each thread of pid (none once it is gone: processes come and go)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    statuses = []
+    for task in tasks:
         try:
-            status = Path(f"/proc/{name}/status").read_text()
+            text = Path(f"/proc/{pid}/task/{task}/status").read_text()
         except OSError:
             continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        uid = int(fields["Uid"].split()[0])
-        if FIRST_UID <= uid < FIRST_UID + UID_COUNT and fields["State"].strip()[0] != "Z":
-            found.append(int(name))
-    return found
+        statuses.append(dict(line.split(":", 1) for line in text.splitlines() if ":" in line))
+    return statuses
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,7 @@ What each case ends with (process backend as root: a uid of its own per worker, 
 | kill the runner (its parent)      | runtime-error   | runtime-error (PermissionError)    |
 | kill -9 -1                        | runtime-error   | ok (nothing else of its uid)       |
 | setsid + double-fork escapees     | ok, killed      | ok, killed                         |
+| main thread exits, threads run on | ok, killed      | ok, killed                         |
 
 Without root, the process backend cannot stop several of these (docs/sandbox.md): the tests
 assert what happens then, and skip only the two that would hit the host itself (a fork bomb
@@ -48,6 +49,7 @@ from tests.sandbox.conftest import (
     job_uid_processes,
     run,
     sandbox_containers,
+    thread_statuses,
 )
 
 #: The process backend isolates jobs (own uid, no network, a process limit) only as root.
@@ -76,7 +78,7 @@ def nothing_left_behind(backend: str, box: Any) -> Iterator[None]:
         for container in mine:
             assert len(container_processes(container["Id"])) == CONTAINER_PROCESSES
     elif ISOLATED:
-        assert job_uid_processes() == []
+        assert job_uid_processes(box) == []
 
 
 def needs_compiler(backend: str, language: str) -> None:
@@ -459,8 +461,65 @@ def test_background_processes(backend: str, box: Any, language: str, source: str
         assert not _alive(pid)
 
 
+#: The child's main thread exits on its own (exit(2), not exit_group(2)) and leaves a thread
+#: running: /proc then shows the child as a zombie, but it lives until its last thread ends.
+#: The parent prints the child's pid once the child looks like a zombie.
+MAIN_THREAD_EXIT = """
+import ctypes, os, platform, threading, time
+SYS_EXIT = {"x86_64": 60, "aarch64": 93}[platform.machine()]
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    threading.Thread(target=time.sleep, args=(1000,)).start()
+    ctypes.CDLL(None).syscall(SYS_EXIT, 0)
+while open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+    time.sleep(0.01)
+print(pid)
+"""
+
+CPP_MAIN_THREAD_EXIT = """
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <pthread.h>
+#include <string>
+#include <unistd.h>
+static void *forever(void *) { for (;;) pause(); }
+int main() {
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        pthread_t thread;
+        pthread_create(&thread, nullptr, forever, nullptr);
+        pthread_exit(nullptr);
+    }
+    for (;;) {
+        std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        if (text[text.rfind(')') + 2] == 'Z') break;
+        usleep(10000);
+    }
+    std::printf("%d\\n", pid);
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("language", "source"),
+    [("python", MAIN_THREAD_EXIT), ("cpp", CPP_MAIN_THREAD_EXIT)],
+    ids=["python", "cpp"],
+)
+def test_a_process_whose_main_thread_exited(
+    backend: str, box: Any, language: str, source: str
+) -> None:
+    needs_compiler(backend, language)
+    result = run(box, language, source)
+    assert result.status == "ok", result.stderr
+    pid = int(result.stdout)
+    if backend == "process":
+        assert not _alive(pid)
+
+
 def _alive(pid: int) -> bool:
-    try:
-        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
+    """Whether a thread of pid runs: its /proc entry says zombie once its main thread exited."""
+    return any(status["State"].strip()[0] not in "ZX" for status in thread_statuses(pid))

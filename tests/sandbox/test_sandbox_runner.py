@@ -215,3 +215,18 @@ def test_a_job_the_oom_killer_hit_ends_with_memory_and_asks_for_retirement(
     assert (answer["status"], answer["stdout"]) == ("memory", "partial\n")
     assert answer["stderr"] == "[killed by the kernel: the sandbox's memory limit]"
     assert answer["retire"] == "the kernel's OOM killer ran"
+
+
+def test_a_process_that_outlives_sigkill_ends_the_runner_instead_of_its_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A process stuck in the kernel is not dead after SIGKILL; /proc shows one here forever.
+    stuck = subprocess.Popen(["sleep", "60"])
+    monkeypatch.setattr(runner, "_leftovers", lambda root, uid: [stuck.pid])
+    monkeypatch.setattr(runner, "SWEEP_TIMEOUT_S", 0.05)
+    try:
+        with pytest.raises(SystemExit, match="outlived SIGKILL"):
+            runner._sweep(None)
+    finally:
+        stuck.kill()
+        stuck.wait()
