@@ -17,20 +17,15 @@ embedded default; ``configs/default.toml`` spells it out (a test keeps the two e
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from scaler.compat import tomllib
 from scaler.curriculum.scheduler import CurriculumConfig
 from scaler.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 _RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "steps": int,

@@ -13,9 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 from scaler import hookimpl
+from scaler.compat import tomllib
 from scaler.levels import with_bases
 from scaler.model import EnvSpec, Limits, Program, Provenance, ScaleParam
 
