@@ -74,8 +74,16 @@ def single(tmp_path: Path) -> Iterator[DockerSandbox]:
 
 def test_a_missing_docker_package_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "docker", None)
-    with pytest.raises(ScalerError, match=r"pip install 'scaler\[docker\]'"):
+    with pytest.raises(ScalerError, match="the docker package, a dependency of scaler"):
         DockerSandbox(workers=1)
+
+
+def test_the_docker_sdk_comes_with_scaler() -> None:
+    """Docker first: `pip install scaler` brings the SDK, no extra needed."""
+    import importlib.metadata
+
+    requires = importlib.metadata.requires("scaler") or []
+    assert any(r.startswith("docker") and "extra ==" not in r for r in requires), requires
 
 
 def test_an_unreachable_engine_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
