@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import structlog
@@ -278,7 +278,7 @@ def create_hardened(
         detach=False,  # what makes the SDK ask for StdinOnce
         host_config=host_config,
     )
-    return created["Id"]
+    return cast(str, created["Id"])
 
 
 class _Container:
