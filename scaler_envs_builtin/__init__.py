@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from scaler import hookimpl
 from scaler.levels import with_bases
 from scaler.model import EnvSpec, Limits, Program, Provenance, ScaleParam
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 ENVS_DIR = Path(__file__).parent / "envs"
 LEVELS_FILE = Path(__file__).parent / "levels.json"
