@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import structlog
@@ -25,11 +25,15 @@ from scaler.sandbox.jobs import Job
 from scaler.sandbox.selection import PROCESS_WARNING, diagnose
 from scaler.verify import verify
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 log = structlog.get_logger("scaler.cli")
 
 
 def _plugins() -> Plugins:
-    return click.get_current_context().find_root().obj["plugins"]
+    plugins: Plugins = click.get_current_context().find_root().obj["plugins"]
+    return plugins
 
 
 def _print_json(data: Any) -> None:
@@ -522,7 +526,7 @@ def plugins_command(as_json: bool) -> None:
             registered.setdefault(entry.plugin, {}).setdefault(kind, []).append(entry.name)
             for loser in entry.replaced:
                 replaced.setdefault(loser, []).append(f"{kind}:{entry.name}")
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": info.name,
             "version": info.version,
@@ -838,7 +842,7 @@ def _given(ctx: click.Context, name: str) -> bool:
     return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
 
 
-def _progress() -> Any:
+def _progress() -> Progress:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
