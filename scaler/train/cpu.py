@@ -436,10 +436,10 @@ def _load_replica() -> type:
 
 async def _iterate(weights: Iterable[Any] | AsyncIterator[Any]) -> AsyncIterator[Any]:
     if hasattr(weights, "__aiter__"):
-        async for item in weights:  # type: ignore[union-attr]
+        async for item in weights:
             yield item
     else:
-        for item in weights:  # type: ignore[union-attr]
+        for item in weights:
             yield item
 
 
