@@ -564,8 +564,10 @@ class AttachStream:
 
     def close(self) -> None:
         for closeable in (self.raw, self.sock, getattr(self.sock, "_response", None)):
+            if closeable is None:
+                continue
             with contextlib.suppress(Exception):
-                closeable.close()  # type: ignore[union-attr]
+                closeable.close()
 
 
 def _buffered_past_headers(sock: Any, raw: socket.socket) -> bytes:

@@ -413,6 +413,7 @@ def _become_python(source: str, work: str) -> NoReturn:
     sys.argv = ["<program>"]
     linecache.cache["<program>"] = (len(source), None, source.splitlines(True), "<program>")
     main = types.ModuleType("__main__")
+    # A script's globals hold __builtins__; typeshed's ModuleType does not declare it.
     main.__builtins__ = builtins  # type: ignore[attr-defined]
     sys.modules["__main__"] = main
     _exit(_exec_python(source, main.__dict__))

@@ -502,6 +502,7 @@ def _adapter_class() -> type:
     return HFServerAdapter
 
 
+# Set by register() below, at import, before verl can look them up by their dotted paths.
 HF_REPLICA: type = None  # type: ignore[assignment]
 HF_SERVER_ADAPTER: type = None  # type: ignore[assignment]
 
