@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 import structlog
@@ -18,18 +18,24 @@ from scaler.catalog import available_envs, find_env
 from scaler.curriculum.report import format_level, format_value
 from scaler.errors import ScalerError
 from scaler.instances import InstanceFactory, check_level
-from scaler.model import Instance, Limits, Program
+from scaler.model import Instance, Language, Limits, Program
 from scaler.plugins import REGISTRIES, Plugins, use_process_plugins
 from scaler.pool import write_pool
 from scaler.sandbox.jobs import Job
 from scaler.sandbox.selection import PROCESS_WARNING, diagnose
 from scaler.verify import verify
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from scaler.sandbox.image import BuiltImage, Mode
+
 log = structlog.get_logger("scaler.cli")
 
 
 def _plugins() -> Plugins:
-    return click.get_current_context().find_root().obj["plugins"]
+    plugins: Plugins = click.get_current_context().find_root().obj["plugins"]
+    return plugins
 
 
 def _print_json(data: Any) -> None:
@@ -73,7 +79,7 @@ def _sandbox(
     return plugins.get("sandboxes", choice.backend)(**options)
 
 
-def _build_image(tag: str | None, mode: str) -> Any:
+def _build_image(tag: str | None, mode: Mode) -> BuiltImage:
     """Build the sandbox image, its current stage and the time so far shown on stderr."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -85,12 +91,12 @@ def _build_image(tag: str | None, mode: str) -> Any:
         return build_image(
             docker_client(),
             tag,
-            mode,  # type: ignore[arg-type]
+            mode,
             log=lambda message: progress.update(task, description=message),
         )
 
 
-def _built_line(built: Any) -> str:
+def _built_line(built: BuiltImage) -> str:
     return (
         f"built {built.tag} ({built.method}, {built.size_bytes / 1e6:.0f} MB) "
         f"in {built.seconds:.0f} s"
@@ -383,7 +389,9 @@ def sandbox() -> None:
 )
 @click.option("--online", "mode", flag_value="online", help="Build from python:3.11-slim.")
 @click.option("--force", is_flag=True, help="Rebuild even when the image is current.")
-def sandbox_build_image(tag: str | None, mode: str | None, force: bool) -> None:
+def sandbox_build_image(
+    tag: str | None, mode: Literal["offline", "online"] | None, force: bool
+) -> None:
     """Build the Docker sandbox image (Python 3, g++, the runner).
 
     By default online when the base image can be pulled, else offline. An image built for
@@ -441,7 +449,7 @@ def sandbox_doctor(as_json: bool) -> None:
 @json_option
 def sandbox_run(
     program: Path,
-    language: str | None,
+    language: Language | None,
     stdin_file: Any,
     timeout: float,
     memory_mb: int,
@@ -450,13 +458,19 @@ def sandbox_run(
 ) -> None:
     """Run one PROGRAM under the sandbox's limits and print the result."""
     if language is None:
-        language = {".py": "python", ".cpp": "cpp", ".cc": "cpp", ".cxx": "cpp"}.get(program.suffix)
+        by_suffix: dict[str, Language] = {
+            ".py": "python",
+            ".cpp": "cpp",
+            ".cc": "cpp",
+            ".cxx": "cpp",
+        }
+        language = by_suffix.get(program.suffix)
         if language is None:
             raise click.BadParameter(
                 f"cannot tell the language of {program.name}; pass --language", param_hint="PROGRAM"
             )
     job = Job(
-        Program(language, program.read_text(encoding="utf-8")),  # type: ignore[arg-type]
+        Program(language, program.read_text(encoding="utf-8")),
         stdin_file.read() if stdin_file else "",
         Limits(cpu_s=timeout, wall_s=2 * timeout, memory_mb=memory_mb),
     )
@@ -522,7 +536,7 @@ def plugins_command(as_json: bool) -> None:
             registered.setdefault(entry.plugin, {}).setdefault(kind, []).append(entry.name)
             for loser in entry.replaced:
                 replaced.setdefault(loser, []).append(f"{kind}:{entry.name}")
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "name": info.name,
             "version": info.version,
@@ -838,7 +852,7 @@ def _given(ctx: click.Context, name: str) -> bool:
     return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
 
 
-def _progress() -> Any:
+def _progress() -> Progress:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

@@ -11,9 +11,12 @@ ignored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    import click
 
 hookspec = pluggy.HookspecMarker("scaler")
 hookimpl = pluggy.HookimplMarker("scaler")
@@ -149,7 +152,7 @@ def scaler_register_policies(register: Any) -> None:
 
 
 @hookspec
-def scaler_register_commands(cli: Any) -> None:
+def scaler_register_commands(cli: click.Group) -> None:
     """Add commands to the ``scaler`` command line: ``cli`` is the root click group."""
 
 

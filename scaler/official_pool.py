@@ -17,10 +17,10 @@ from typing import Any
 import attrs
 
 from scaler.errors import PoolError
-from scaler.model import EnvSpec, Limits, Program, Provenance, ScaleParam
+from scaler.model import EnvSpec, Language, Limits, Program, Provenance, ScaleParam
 
 #: CodeContests language ids: 2 is C++, 3 is Python 3 (1 Python 2 and 4 Java have no runner).
-LANGUAGE_IDS = {2: "cpp", 3: "python"}
+LANGUAGE_IDS: dict[int, Language] = {2: "cpp", 3: "python"}
 OUTPUT_TYPES = ("number", "array", "string")
 #: The official reference code runs solutions with a 10 s limit during validation.
 OFFICIAL_LIMITS = Limits(cpu_s=10.0, wall_s=20.0, memory_mb=1024)
@@ -76,7 +76,7 @@ def _convert(key: str, entry: Any, path: str) -> EnvSpec:
             f"solutions.solution has {len(sources)} items but solutions.language {len(languages)}"
         )
     programs = tuple(
-        Program(LANGUAGE_IDS[lang], src)  # type: ignore[arg-type]
+        Program(LANGUAGE_IDS[lang], src)
         for src, lang in zip(sources, languages, strict=True)
         if lang in LANGUAGE_IDS and isinstance(src, str) and src.strip()
     )

@@ -67,7 +67,7 @@ def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
 
 
 def build_trainer(component: Component, plugins: Plugins, source: str | None) -> Trainer:
-    factory = plugins.get("trainers", component.name)
+    factory: Callable[..., Trainer] = plugins.get("trainers", component.name)
     try:
         return factory(**component.options)
     except ConfigError as exc:

@@ -16,11 +16,11 @@ from typing import Any
 from scaler import hookimpl
 from scaler.compat import tomllib
 from scaler.levels import with_bases
-from scaler.model import EnvSpec, Limits, Program, Provenance, ScaleParam
+from scaler.model import EnvSpec, Language, Limits, Program, Provenance, ScaleParam
 
 ENVS_DIR = Path(__file__).parent / "envs"
 LEVELS_FILE = Path(__file__).parent / "levels.json"
-_LANGUAGES = {".py": "python", ".cpp": "cpp"}
+_LANGUAGES: dict[str, Language] = {".py": "python", ".cpp": "cpp"}
 
 
 def unwrap(text: str) -> str:
@@ -36,7 +36,7 @@ def read_env(directory: Path, levels: tuple[int, ...] = (0,)) -> EnvSpec:
         [ScaleParam(p["name"], int(p["min"]), int(p["max"])) for p in meta["scale_params"]]
     )
     solutions = tuple(
-        Program(_LANGUAGES[Path(name).suffix], (directory / name).read_text(encoding="utf-8"))  # type: ignore[arg-type]
+        Program(_LANGUAGES[Path(name).suffix], (directory / name).read_text(encoding="utf-8"))
         for name in meta["solutions"]
     )
     return EnvSpec(

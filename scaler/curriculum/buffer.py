@@ -75,8 +75,8 @@ class InstanceBuffer:
         with self._lock:
             for task, futures in self._tasks:
                 if task.cancel():
-                    for future in futures:
-                        future.cancel()
+                    for pending in futures:
+                        pending.cancel()
             self._tasks.clear()
             ready = [self._entries.pop(key, None) for key in keys]
             ready = [None if f is not None and f.cancelled() else f for f in ready]

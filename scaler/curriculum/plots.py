@@ -225,11 +225,11 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
 
     points = []
     for retired in retirements(metrics):
-        curve = curves.get(retired["env_id"])
+        played = curves.get(retired["env_id"])
         position = index.get(float(retired["step"]))
-        if curve is None or position is None:
+        if played is None or position is None:
             continue  # never played, or retired at a step not in these records: no d to mark
-        known = curve[: position + 1][~np.isnan(curve[: position + 1])]
+        known = played[: position + 1][~np.isnan(played[: position + 1])]
         if known.size:
             points.append((retired["reason"], float(retired["step"]), float(known[-1])))
     handles = _retirement_markers(ax, points)

@@ -203,7 +203,7 @@ class Scheduler:
         self._snapshot = self._capture(self.controllers)
 
     def _new_controller(self, env_id: str) -> Controller:
-        return _build(
+        controller: Controller = _build(
             self.plugins,
             "controllers",
             "controller",
@@ -211,6 +211,7 @@ class Scheduler:
             self.config.controller_options,
             max_level=self.envs[env_id].max_level,
         )
+        return controller
 
     def _ensure_controllers(self) -> None:
         for env_id in self.curation.active:

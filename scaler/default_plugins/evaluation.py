@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from scaler.hookspecs import hookimpl
 
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
-def openai_policy(model: str, **options: Any) -> Any:
+    from scaler.evaluate.envs import EnvEvaluation
+    from scaler.evaluate.policies import Policy
+    from scaler.plugins import Plugins
+
+
+def openai_policy(model: str, **options: Any) -> Policy:
     from scaler.evaluate.policies import OpenAIPolicy
 
     return OpenAIPolicy(model, **options)
 
 
-def transformers_policy(model: str, **options: Any) -> Any:
+def transformers_policy(model: str, **options: Any) -> Policy:
     from scaler.evaluate.transformers_policy import TransformersPolicy
 
     return TransformersPolicy(model, **options)
 
 
-def vllm_policy(model: str, **options: Any) -> Any:
+def vllm_policy(model: str, **options: Any) -> Policy:
     from scaler.evaluate.vllm_policy import VLLMPolicy
 
     return VLLMPolicy(model, **options)
@@ -36,7 +43,7 @@ def scaler_register_policies(register: Any) -> None:
     register("vllm", vllm_policy)
 
 
-def _accuracy_plot(evaluation: Any, out: Path) -> Path:
+def _accuracy_plot(evaluation: EnvEvaluation, out: Path) -> Path:
     """Accuracy against level, one line per env, with the Wilson intervals as bands."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -59,7 +66,7 @@ def _accuracy_plot(evaluation: Any, out: Path) -> Path:
 
 
 @hookimpl
-def scaler_register_commands(cli: Any) -> None:
+def scaler_register_commands(cli: click.Group) -> None:
     from scaler import cli as app
 
     @cli.command("eval")
@@ -148,7 +155,7 @@ def scaler_register_commands(cli: Any) -> None:
             _envs(policy, plugins, pool, env_ids, levels, count, seed, out, backend, as_json)
 
 
-def _bench(policy: Any, files: tuple[Path, ...], k: int, out: Path, as_json: bool) -> None:
+def _bench(policy: Policy, files: tuple[Path, ...], k: int, out: Path, as_json: bool) -> None:
     from scaler import cli as app
     from scaler.evaluate.bench_eval import evaluate_benchmark
     from scaler.evaluate.benchmarks import load_benchmark
@@ -158,13 +165,17 @@ def _bench(policy: Any, files: tuple[Path, ...], k: int, out: Path, as_json: boo
     with app._progress() as bar:
         for benchmark in benchmarks:
             task = bar.add_task(benchmark.name, total=len(benchmark.items), status=f"k={k}")
+
+            def advance(n: int, task: TaskID = task) -> None:
+                bar.update(task, advance=n)
+
             results.append(
                 evaluate_benchmark(
                     policy,
                     benchmark,
                     k,
                     out / "results.jsonl",
-                    lambda n, task=task: bar.update(task, advance=n),
+                    advance,
                 )
             )
     rows = [r.to_dict() for r in results]
@@ -181,8 +192,8 @@ def _bench(policy: Any, files: tuple[Path, ...], k: int, out: Path, as_json: boo
 
 
 def _envs(
-    policy: Any,
-    plugins: Any,
+    policy: Policy,
+    plugins: Plugins,
     pool: Path | None,
     env_ids: str | None,
     levels: str | None,

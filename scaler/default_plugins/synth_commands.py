@@ -54,7 +54,7 @@ def _checks(value: str, plugins: Any) -> tuple[str, ...]:
 
 
 @hookimpl
-def scaler_register_commands(cli: Any) -> None:
+def scaler_register_commands(cli: click.Group) -> None:
     from scaler import cli as app
 
     @cli.command("synth")

@@ -22,7 +22,7 @@ def scaler_register_trainers(register: Any) -> None:
 
 
 @hookimpl
-def scaler_register_commands(cli: Any) -> None:
+def scaler_register_commands(cli: click.Group) -> None:
     from scaler import cli as app
 
     @cli.command("train")

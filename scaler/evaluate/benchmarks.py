@@ -124,7 +124,7 @@ def _row(path: str, index: int, raw: dict[str, Any], problems: list[str]) -> Row
         data_source=str(source),
         prompt=tuple(
             {"role": str(m["role"]), "content": str(m["content"])}
-            for m in prompt  # type: ignore[union-attr]
+            for m in prompt  # type: ignore[union-attr]  # a list of mappings: _check_prompt said so
         ),
         ground_truth=str(truth),
         extra_info=dict(extra or {}),

@@ -136,9 +136,10 @@ class EnvEvaluation:
 def normalized_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """Settings as they read back from JSON, so a fresh run compares equal to a stored one."""
     try:
-        return json.loads(json.dumps(dict(settings), sort_keys=True))
+        normalized: dict[str, Any] = json.loads(json.dumps(dict(settings), sort_keys=True))
     except (TypeError, ValueError) as exc:
         raise ScalerError(f"the policy's settings are not JSON-serializable: {exc}") from exc
+    return normalized
 
 
 def result_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -160,13 +161,13 @@ def result_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise ScalerError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
 
 
-def read_results(path: Path, policy: str, settings: Mapping[str, Any]) -> dict[Key, dict]:
+def read_results(path: Path, policy: str, settings: Mapping[str, Any]) -> dict[Key, dict[str, Any]]:
     """The scored instances a results file already holds, by (env, version, level, seed).
 
     A run killed while writing leaves a partial last line; it is skipped (and asked again).
     A file written for another policy or other settings is refused rather than mixed in.
     """
-    records: dict[Key, dict] = {}
+    records: dict[Key, dict[str, Any]] = {}
     for number, data in result_lines(path):
         try:
             key = (
@@ -188,7 +189,7 @@ def read_results(path: Path, policy: str, settings: Mapping[str, Any]) -> dict[K
     return records
 
 
-def append_lines(path: Path, records: Iterable[dict]) -> None:
+def append_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
     """Appends whole lines, first dropping a partial last line a killed run may have left.
 
     ``read_results`` skipped that line (its instance is asked again), and cutting it keeps
@@ -257,7 +258,7 @@ def evaluate_envs(
                 f"policy {policy.name!r} returned {len(answers)} answer lists for "
                 f"{len(instances)} prompts"
             )
-        fresh = []
+        fresh: list[dict[str, Any]] = []
         for instance, samples in zip(instances, answers, strict=True):
             response = samples[0]
             verdict = verify(response, instance, plugins)

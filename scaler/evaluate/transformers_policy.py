@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from scaler.errors import ConfigError, ScalerError
 from scaler.evaluate.policies import (
@@ -57,8 +57,8 @@ class TransformersPolicy:
         chat_template_kwargs: Mapping[str, Any] | None = None,
         trust_remote_code: bool = False,
     ) -> None:
-        temperature, top_p, max_tokens = check_sampling(temperature, top_p, max_tokens)
-        if max_tokens is None:  # generate's own default is 20 tokens in all
+        temperature, top_p, tokens = check_sampling(temperature, top_p, max_tokens)
+        if tokens is None:  # generate's own default is 20 tokens in all
             raise ConfigError("must be a whole number >= 1, got None", field="max_tokens")
         try:
             import torch
@@ -72,7 +72,7 @@ class TransformersPolicy:
         self.name = model
         self.temperature = temperature
         self.top_p = top_p
-        self.max_tokens = max_tokens
+        self.max_tokens = tokens
         self.seed = seed
         self.chat_template_kwargs = dict(chat_template_kwargs or {})
         if device == "auto":
@@ -144,7 +144,7 @@ class TransformersPolicy:
                 **sampling,
             )
         answers = output[:, encoded["input_ids"].shape[1] :]
-        return self.tokenizer.batch_decode(answers, skip_special_tokens=True)
+        return cast(list[str], self.tokenizer.batch_decode(answers, skip_special_tokens=True))
 
     def close(self) -> None:
         """Drop the model so its memory can be freed once nothing else holds it."""

@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import structlog
@@ -278,7 +278,7 @@ def create_hardened(
         detach=False,  # what makes the SDK ask for StdinOnce
         host_config=host_config,
     )
-    return created["Id"]
+    return cast(str, created["Id"])
 
 
 class _Container:
@@ -564,8 +564,10 @@ class AttachStream:
 
     def close(self) -> None:
         for closeable in (self.raw, self.sock, getattr(self.sock, "_response", None)):
+            if closeable is None:
+                continue
             with contextlib.suppress(Exception):
-                closeable.close()  # type: ignore[union-attr]
+                closeable.close()
 
 
 def _buffered_past_headers(sock: Any, raw: socket.socket) -> bytes:

@@ -152,7 +152,7 @@ class Limits:
     def from_wire(cls, data: Any) -> Limits:
         if not isinstance(data, dict):
             raise BadRequest("limits must be an object")
-        values = {}
+        values: dict[str, Any] = {}
         for name in ("cpu_s", "wall_s", "memory_mb", "processes", "output_bytes"):
             value = data.get(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -395,9 +395,11 @@ def _become_exec(target: int | str, argv: tuple[str, ...], work: str) -> None:
 
 def _become_python(source: str, work: str) -> NoReturn:
     """Turns this forked worker into a fresh-looking ``python3 program.py`` run."""
-    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", newline="\n", closefd=False)  # noqa: SIM115
-    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", newline="\n", closefd=False)  # noqa: SIM115
-    sys.stderr = sys.__stderr__ = open(  # noqa: SIM115
+    # The program's sys.__stdin__ and the others are these streams too: typeshed marks them Final,
+    # the interpreter lets them be replaced.
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", newline="\n", closefd=False)  # type: ignore[misc]  # noqa: SIM115
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", newline="\n", closefd=False)  # type: ignore[misc]  # noqa: SIM115
+    sys.stderr = sys.__stderr__ = open(  # type: ignore[misc]  # noqa: SIM115
         2,
         "w",
         buffering=1,
@@ -411,6 +413,7 @@ def _become_python(source: str, work: str) -> NoReturn:
     sys.argv = ["<program>"]
     linecache.cache["<program>"] = (len(source), None, source.splitlines(True), "<program>")
     main = types.ModuleType("__main__")
+    # A script's globals hold __builtins__; typeshed's ModuleType does not declare it.
     main.__builtins__ = builtins  # type: ignore[attr-defined]
     sys.modules["__main__"] = main
     _exit(_exec_python(source, main.__dict__))

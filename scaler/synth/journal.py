@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from scaler.errors import ScalerError
 
@@ -78,7 +78,8 @@ class Journal:
         yield from self._final.values()
 
     def _index(self, event: dict[str, Any]) -> None:
-        kind, problem_id = event.get("event"), event.get("problem_id")
+        # Every event written carries its problem's id (see the module docstring).
+        kind, problem_id = event.get("event"), cast(str, event.get("problem_id"))
         if kind == "llm":
             key = (problem_id, event["stage"], event["attempt"])
             self._llm[key] = {k: v for k, v in event.items() if k != "event"}

@@ -188,6 +188,8 @@ class Recorder:
         self.client.close()
 
 
-def messages(system: str, user: str, history: Sequence[Mapping[str, str]] = ()) -> tuple:
+def messages(
+    system: str, user: str, history: Sequence[Mapping[str, str]] = ()
+) -> tuple[Mapping[str, str], ...]:
     """A chat: the system prompt, earlier turns, then the user's message."""
     return ({"role": "system", "content": system}, *history, {"role": "user", "content": user})

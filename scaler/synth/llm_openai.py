@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
@@ -236,7 +236,7 @@ class OpenAIClient:
                 self._usage["requests"] += 1
             try:
                 with self._opener.open(http_request, timeout=self.timeout_s) as response:
-                    return response.read()
+                    return cast(bytes, response.read())
             except urllib.error.HTTPError as exc:
                 try:
                     body = exc.read()

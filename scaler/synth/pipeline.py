@@ -36,7 +36,7 @@ from scaler.synth.extract import Meta, keep_rule, narrative, output_section, pre
 from scaler.synth.journal import Journal
 from scaler.synth.llm import LLMClient, LLMError, LLMRequest
 from scaler.synth.problem import Problem
-from scaler.synth.stages import Rejected
+from scaler.synth.stages import Extractor, Rejected, Synthesizer
 
 if TYPE_CHECKING:
     from scaler.plugins import Plugins
@@ -211,9 +211,8 @@ class Pipeline:
         name = self.settings.extractor
         order = ("declared", "llm") if name == "auto" else (name,)
         for extractor in order:
-            meta = self.plugins.get("extractors", extractor)(
-                problem, session.ask, self.settings.extract_attempts
-            )
+            extract: Extractor = self.plugins.get("extractors", extractor)
+            meta = extract(problem, session.ask, self.settings.extract_attempts)
             if meta is not None:
                 return meta
         raise Rejected("extract", f"the {name} extractor has no metadata for this problem")
@@ -223,7 +222,7 @@ class Pipeline:
         name = self.settings.generator
         order = ("declared", "llm") if name == "auto" else (name,)
         for synthesizer_name in order:
-            synthesizer = self.plugins.get("generators", synthesizer_name)
+            synthesizer: Synthesizer = self.plugins.get("generators", synthesizer_name)
             draft = synthesizer.first(problem, meta, session.ask)
             if draft is not None:
                 break
@@ -234,9 +233,10 @@ class Pipeline:
                 failure = CheckResult("format", False, draft.error, f"Your answer: {draft.error}")
             else:
                 candidate = self._candidate(problem, meta, draft.program, draft.contract)
-                failure = self._failure(problem, candidate)
-                if failure is None:
+                found = self._failure(problem, candidate)
+                if found is None:
                     return draft.program, draft.contract
+                failure = found
             if repair == self.settings.repair_attempts:
                 break
             repaired = synthesizer.repair(

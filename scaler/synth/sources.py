@@ -36,7 +36,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 import attrs
 
 from scaler.errors import PoolError, ScalerError
-from scaler.model import Language, Limits, Program, ScaleParam
+from scaler.model import Limits, Program, ScaleParam
 from scaler.official_pool import LANGUAGE_IDS, OFFICIAL_LIMITS, statement_narrative
 from scaler.synth.problem import Declared, Problem, SourceRejection, SourceResult
 
@@ -134,7 +134,7 @@ def _solutions(record: Mapping[str, Any]) -> tuple[Program, ...]:
                 f"'solutions.solution[{index}]' must be a string, got {type(source).__name__}"
             )
         if language in LANGUAGE_IDS and source.strip():
-            programs.append(Program(cast(Language, LANGUAGE_IDS[language]), source))
+            programs.append(Program(LANGUAGE_IDS[language], source))
     return tuple(programs)
 
 

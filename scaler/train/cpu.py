@@ -436,10 +436,10 @@ def _load_replica() -> type:
 
 async def _iterate(weights: Iterable[Any] | AsyncIterator[Any]) -> AsyncIterator[Any]:
     if hasattr(weights, "__aiter__"):
-        async for item in weights:  # type: ignore[union-attr]
+        async for item in weights:
             yield item
     else:
-        for item in weights:  # type: ignore[union-attr]
+        for item in weights:
             yield item
 
 
@@ -502,6 +502,7 @@ def _adapter_class() -> type:
     return HFServerAdapter
 
 
+# Set by register() below, at import, before verl can look them up by their dotted paths.
 HF_REPLICA: type = None  # type: ignore[assignment]
 HF_SERVER_ADAPTER: type = None  # type: ignore[assignment]
 

@@ -63,7 +63,8 @@ class CurriculumRows:
             from scaler.train.bridge import find_actor
 
             self._actor = find_actor()
-        return ray.get(self._actor.next_row.remote())
+        row: dict[str, Any] = ray.get(self._actor.next_row.remote())
+        return row
 
     def __getstate__(self) -> dict[str, Any]:
         return {"length": self.length, "_actor": None}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from scaler.errors import ScalerError
 from scaler.instances import InstanceFactory, Request
@@ -23,7 +24,7 @@ def export_requests(
     envs: Sequence[EnvSpec], levels: Sequence[int] | None, per_level: int, seed: int = 0
 ) -> list[Request]:
     """``per_level`` seeds at each level (all, or those given and within the env's range)."""
-    requests = []
+    requests: list[Request] = []
     for env in envs:
         chosen = (
             range(len(env.levels))
@@ -46,7 +47,7 @@ def export_parquet(
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise ScalerError("writing parquet needs pyarrow: pip install 'scaler[parquet]'") from exc
-    rows = []
+    rows: list[dict[str, Any]] = []
     for start in range(0, len(requests), BATCH):
         batch = requests[start : start + BATCH]
         rows.extend(verl_row(instance) for instance in factory.make(batch))

@@ -48,7 +48,7 @@ log = structlog.get_logger("scaler.train")
 TRAINER_NAME = "verl"
 
 #: Option -> (accepted types, a readable type name).
-_OPTION_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+_OPTION_TYPES: dict[str, tuple[tuple[type[Any], ...], str]] = {
     "rollouts": ((int,), "integer"),
     "model": ((str,), "string"),
     "gpus_per_node": ((int,), "integer"),

@@ -25,7 +25,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from scaler.errors import ScalerError
 
@@ -218,4 +218,4 @@ def to_dict(config: DictConfig) -> dict[str, Any]:
     """The composed config as plain JSON-able data, interpolations resolved."""
     from omegaconf import OmegaConf
 
-    return OmegaConf.to_container(config, resolve=True)  # type: ignore[return-value]
+    return cast(dict[str, Any], OmegaConf.to_container(config, resolve=True))
