@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,14 @@ from scaler.model import (
 
 #: Output types the core verifiers understand; plugins may register verifiers for more.
 CORE_OUTPUT_TYPES = ("number", "array", "string")
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Record:
@@ -49,13 +58,18 @@ class _Record:
                 raise self.error("is missing", field)
             return default
         value = self.data[field]
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            # abs() <= the largest float refuses NaN, the infinities and ints no float can hold.
+            if not abs(value) <= sys.float_info.max:
+                raise self.error("must be a finite number", field, value)
             return float(value)
         if (isinstance(value, bool) and kind is not bool) or not isinstance(value, kind):
             names = (
                 kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             )
             raise self.error(f"must be of type {names}", field, value)
+        if isinstance(value, str) and not _is_unicode(value):
+            raise self.error("holds a lone surrogate, which no UTF-8 file can store", field, value)
         return value
 
     def text(self, field: str, *, allow_empty: bool = False) -> str:
@@ -152,6 +166,15 @@ def env_from_dict(data: Any, path: str = "<dict>", line: int | None = None) -> E
         limits=limits,
         provenance=provenance,
     )
+    for index, param in enumerate(params):
+        try:
+            param.value_at(env.levels[-1])
+        except OverflowError:
+            raise rec.error(
+                f"is too large to compute at the top level (offset {env.levels[-1]})",
+                f"scale_params[{index}]",
+                param.to_dict(),
+            ) from None
     stated = rec.get("version", str, None)
     if stated is not None and stated != env.version:
         raise rec.error(
@@ -164,14 +187,22 @@ def env_from_dict(data: Any, path: str = "<dict>", line: int | None = None) -> E
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise PoolError(
+                    str(path), f"is not UTF-8 text: {exc.reason} at byte {exc.start}", line=number
+                ) from exc
+            if not line.strip():
                 continue
             try:
-                yield number, json.loads(raw)
+                yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise PoolError(str(path), f"is not valid JSON: {exc.msg}", line=number) from exc
+            except RecursionError as exc:
+                raise PoolError(str(path), "nests JSON too deeply to read", line=number) from exc
 
 
 def load_pool(path: str | os.PathLike[str]) -> list[EnvSpec]:
