@@ -99,6 +99,11 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> RunConfig:
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"must be a table of tables (run, pool, ...), got {type(data).__name__}",
+                path=source,
+            )
         unknown = sorted(set(data) - {"run", "pool", *_COMPONENT_TABLES})
         if unknown:
             raise ConfigError(
@@ -138,6 +143,14 @@ class RunConfig:
             raise ConfigError(f"cannot read it: {exc.strerror}", path=str(path)) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"not UTF-8 text: {exc.reason} at byte {exc.start}", path=str(path)
+            ) from exc
+        except RecursionError as exc:
+            raise ConfigError(
+                "not readable: it nests arrays or tables too deeply", path=str(path)
+            ) from exc
         config = cls.from_dict(data, str(path))
         base = Path(path).parent
         paths = tuple(str(base / p) if not Path(p).is_absolute() else p for p in config.pool_paths)
