@@ -120,6 +120,8 @@ def read_recording(path: str | Path) -> dict[tuple[str, str, int], Completion]:
         lines = file.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ScalerError(f"{file}: cannot read the recording: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScalerError(f"{file}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
     answers: dict[tuple[str, str, int], Completion] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -129,6 +131,8 @@ def read_recording(path: str | Path) -> dict[tuple[str, str, int], Completion]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ScalerError(f"{where}: not valid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise ScalerError(f"{where}: JSON nested too deeply to read") from exc
         key = _record_key(data, where)
         if key in answers:
             raise ScalerError(f"{where}: a second answer for {key}")
