@@ -2,7 +2,7 @@
 
 ``scaler-fuzz`` (the default) is derandomized so that CI tries the same inputs on every run and a
 failure reproduces from the test name alone; ``SCALER_FUZZ_EXAMPLES`` scales every target's
-example count (the CLI targets get a tenth of it). ``scaler-fuzz-random`` draws fresh inputs on
+example count (the CLI targets get a fifth of it). ``scaler-fuzz-random`` draws fresh inputs on
 each run, for hunting: ``SCALER_FUZZ_PROFILE=scaler-fuzz-random``.
 """
 

@@ -8,13 +8,14 @@ where the crashes hid.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from hypothesis import settings
 from hypothesis import strategies as st
 
-#: Examples per target in the default profile (CLI targets: a tenth; see ``examples``).
+#: Examples per target in the default profile (CLI targets: a fifth; see ``examples``).
 DEFAULT_EXAMPLES = 150
 
 Path = tuple[Any, ...]
@@ -173,6 +174,40 @@ def json_document(draw: st.DrawFn, seed: Any) -> bytes:
     """A JSON file from ``seed``: mutated, and one time in four damaged as text as well."""
     text = json_bytes(draw(mutated(seed)), draw(st.booleans()))
     return draw(damaged(text)) if draw(st.integers(0, 3)) == 0 else text
+
+
+def _key(key: Any) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", str(key)) else json.dumps(str(key))
+
+
+def _value(value: Any) -> str:
+    """A TOML literal; what TOML cannot hold (null, lone surrogates) comes out invalid on
+    purpose, as a hand-edited file would."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(repr(value), repr(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    return "null"
+
+
+def toml_text(data: Any) -> str:
+    """The document for ``data``: top-level values first, then one [table] per dict."""
+    if not isinstance(data, dict):
+        return _value(data) + "\n"
+    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    for name, table in data.items():
+        if isinstance(table, dict):
+            lines.append(f"[{_key(name)}]")
+            lines.extend(f"{_key(k)} = {_value(v)}" for k, v in table.items())
+    return "\n".join(lines) + "\n"
 
 
 def one_of_seeds(seeds: list[Any]) -> st.SearchStrategy[Any]:

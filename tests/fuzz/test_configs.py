@@ -13,12 +13,10 @@ import inspect
 import json
 import math
 import random
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import tomllib
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -29,48 +27,10 @@ from scaler.errors import ConfigError
 from scaler.plugins import default_plugins
 from scaler.run import build_trainer
 from scaler.trainer import LoopOwner
-from tests.conftest import ROOT
-from tests.fuzz.strategies import damaged, mutated, one_of_seeds
+from tests.fuzz.seeds import CONFIG_SEEDS
+from tests.fuzz.strategies import damaged, mutated, one_of_seeds, toml_text
 
-CONFIG_SEEDS = [
-    tomllib.loads(path.read_text(encoding="utf-8"))
-    for path in sorted((ROOT / "configs").glob("*.toml"))
-]
 PLUGINS = default_plugins()
-
-
-def _key(key: Any) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", str(key)) else json.dumps(str(key))
-
-
-def _value(value: Any) -> str:
-    """A TOML literal; what TOML cannot hold (null, lone surrogates) comes out invalid on
-    purpose, as a hand-edited file would."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return {"nan": "nan", "inf": "inf", "-inf": "-inf"}.get(repr(value), repr(value))
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(item) for item in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    return "null"
-
-
-def toml_text(data: Any) -> str:
-    """The document for ``data``: top-level values first, then one [table] per dict."""
-    if not isinstance(data, dict):
-        return _value(data) + "\n"
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    for name, table in data.items():
-        if isinstance(table, dict):
-            lines.append(f"[{_key(name)}]")
-            lines.extend(f"{_key(k)} = {_value(v)}" for k, v in table.items())
-    return "\n".join(lines) + "\n"
 
 
 def checked(config: RunConfig) -> None:
