@@ -135,8 +135,9 @@ class Run:
                 f"{target} already holds a run; continue it with --resume {target}, "
                 "or choose another directory"
             )
-        target.mkdir(parents=True, exist_ok=True)
+        # Built before the directory exists: a config refused here leaves no empty run behind.
         run = cls(target, config, plugins, sandbox, factory=factory)
+        target.mkdir(parents=True, exist_ok=True)
         write_atomic(target / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
         (target / "metrics.jsonl").write_text("", encoding="utf-8")
         return run

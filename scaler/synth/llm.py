@@ -15,7 +15,7 @@ pipeline offline, with answers recorded, not invented.
 from __future__ import annotations
 
 import json
-import math
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +28,12 @@ from scaler.errors import ConfigError, ScalerError
 
 def number_option(name: str, value: Any, *, minimum: float, strict: bool) -> float:
     """A client option that must be a finite number above (or at) ``minimum``."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    # abs() <= the largest float refuses NaN, the infinities and ints no float can hold.
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and abs(value) <= sys.float_info.max
+    )
     if not ok or value < minimum or (strict and value == minimum):
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
         raise ConfigError(f"must be a number {bound}, got {value!r}", field=name)
