@@ -78,15 +78,9 @@ def _sandbox(
 def _sandbox_from(
     plugins: Plugins, name: str, options: Mapping[str, Any], source: str | None
 ) -> Any:
-    factory = plugins.get("sandboxes", name)
-    try:
-        return factory(**options)
-    except ConfigError as exc:
-        raise exc.located(source, "sandbox") from exc
-    except TypeError as exc:
-        raise ConfigError(
-            f"{name!r} does not take these options: {exc}", path=source, field="sandbox"
-        ) from exc
+    from scaler.config import Component, build_component
+
+    return build_component(plugins, "sandboxes", "sandbox", Component(name, options), source)
 
 
 def _build_image(tag: str | None, mode: str) -> Any:

@@ -7,9 +7,12 @@ where the crashes hid.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from hypothesis import settings
@@ -18,7 +21,8 @@ from hypothesis import strategies as st
 #: Examples per target in the default profile (CLI targets: a fifth; see ``examples``).
 DEFAULT_EXAMPLES = 150
 
-Path = tuple[Any, ...]
+#: Where a value sits in a record: dict keys and list indexes from the root.
+Place = tuple[Any, ...]
 
 #: Values that broke parsers before: out of float range, not finite, not encodable, empty.
 EDGE_VALUES: tuple[Any, ...] = (
@@ -75,7 +79,7 @@ def junk() -> st.SearchStrategy[Any]:
     )
 
 
-def paths(value: Any, prefix: Path = ()) -> Iterator[Path]:
+def paths(value: Any, prefix: Place = ()) -> Iterator[Place]:
     """Every place in a JSON-like value, the root first."""
     yield prefix
     if isinstance(value, dict):
@@ -86,13 +90,13 @@ def paths(value: Any, prefix: Path = ()) -> Iterator[Path]:
             yield from paths(item, (*prefix, index))
 
 
-def get(value: Any, path: Path) -> Any:
+def get(value: Any, path: Place) -> Any:
     for step in path:
         value = value[step]
     return value
 
 
-def replaced(value: Any, path: Path, new: Any) -> Any:
+def replaced(value: Any, path: Place, new: Any) -> Any:
     """A copy of ``value`` with ``path`` set to ``new``; the original and its parts stay intact."""
     if not path:
         return new
@@ -102,7 +106,7 @@ def replaced(value: Any, path: Path, new: Any) -> Any:
     return copy
 
 
-def dropped(value: Any, path: Path) -> Any:
+def dropped(value: Any, path: Place) -> Any:
     """A copy of ``value`` without the item at ``path`` (a non-empty path)."""
     parent = get(value, path[:-1])
     if isinstance(parent, dict):
@@ -208,6 +212,16 @@ def toml_text(data: Any) -> str:
             lines.append(f"[{_key(name)}]")
             lines.extend(f"{_key(k)} = {_value(v)}" for k, v in table.items())
     return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def file_holding(content: bytes, name: str) -> Iterator[Path]:
+    """``content`` as the file ``name`` in a folder of its own, removed afterwards. Hypothesis
+    runs a test once per input, and pytest's ``tmp_path`` would be shared by all of them."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        yield path
 
 
 def one_of_seeds(seeds: list[Any]) -> st.SearchStrategy[Any]:

@@ -7,8 +7,6 @@ that names the file (and, for bad rows, the row and the field), before any model
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +18,7 @@ from scaler.errors import ScalerError
 from scaler.evaluate.answers import KINDS
 from scaler.evaluate.benchmarks import Benchmark, load_benchmark
 from tests.conftest import SHARED
-from tests.fuzz.strategies import damaged, mutated, one_of_seeds
+from tests.fuzz.strategies import damaged, file_holding, mutated, one_of_seeds
 
 EVAL = SHARED / "data" / "eval"
 
@@ -68,9 +66,7 @@ rows_lists = st.lists(one_of_seeds(ROW_SEEDS).flatmap(mutated), min_size=1, max_
 
 
 def loaded(content: bytes) -> Benchmark | ScalerError:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.parquet"
-        path.write_bytes(content)
+    with file_holding(content, "bench.parquet") as path:
         try:
             benchmark = load_benchmark(path)
         except ScalerError as exc:

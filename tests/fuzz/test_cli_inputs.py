@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -30,6 +28,7 @@ from scaler.synth.llm import parse_llm_spec
 from tests.fuzz.seeds import NATIVE_SEEDS, OFFICIAL_SEEDS
 from tests.fuzz.strategies import (
     examples,
+    file_holding,
     json_bytes,
     json_document,
     junk,
@@ -108,9 +107,7 @@ RESPONSES = ("\\boxed{4}", "\\boxed{[1, 2, 4, 5]}", "no box", "\\boxed{" + "9" *
 def test_verify_with_any_instance_file_gives_a_verdict_or_exit_2(
     content: bytes, response: str, as_json: bool
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "instance.json"
-        path.write_bytes(content)
+    with file_holding(content, "instance.json") as path:
         flags = ["--json"] if as_json else []
         code, out, err = scaler("verify", "--answer", response, "--instance", str(path), *flags)
     if refused(code, err, str(path)):
@@ -125,9 +122,7 @@ def test_verify_with_any_instance_file_gives_a_verdict_or_exit_2(
 @CLI
 @given(st.lists(one_of_seeds(NATIVE_SEEDS).flatmap(json_document), min_size=1, max_size=3))
 def test_envs_list_of_any_pool_file_lists_or_exits_2(lines: list[bytes]) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "pool.jsonl"
-        path.write_bytes(b"\n".join(lines))
+    with file_holding(b"\n".join(lines), "pool.jsonl") as path:
         code, out, err = scaler("envs", "list", "--pool", str(path), "--json")
     if not refused(code, err, str(path)):
         assert code == 0 and len(json.loads(out)) == len(load_pool_or_empty(lines))
@@ -135,23 +130,20 @@ def test_envs_list_of_any_pool_file_lists_or_exits_2(lines: list[bytes]) -> None
 
 def load_pool_or_empty(lines: list[bytes]) -> list[Any]:
     """What the library reads from the same lines, for comparison with the command's list."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "pool.jsonl"
-        path.write_bytes(b"\n".join(lines))
+    with file_holding(b"\n".join(lines), "pool.jsonl") as path:
         return load_pool(path)
 
 
 @CLI
 @given(one_of_seeds(OFFICIAL_SEEDS).flatmap(json_document))
 def test_pool_import_writes_a_whole_pool_or_nothing(content: bytes) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        source, output = Path(folder) / "official.json", Path(folder) / "pool.jsonl"
-        source.write_bytes(content)
+    with file_holding(content, "official.json") as source:
+        output = source.parent / "pool.jsonl"
         code, out, err = scaler(
             "pool", "import", str(source), "--format", "scaler-official", "-o", str(output),
             "--json",
         )  # fmt: skip
-        left = sorted(p.name for p in Path(folder).iterdir())
+        left = sorted(p.name for p in source.parent.iterdir())
         if refused(code, err, str(source)):
             assert left == ["official.json"], "a refused import leaves no file"
             return
@@ -183,9 +175,8 @@ RUN_SEED = {
 @example(toml_text({**RUN_SEED, "pool": {"envs": [" "]}}).encode())  # named no file
 @example(toml_text({**RUN_SEED, "curation": {"name": "nope"}}).encode())  # named no file
 def test_run_with_any_config_starts_or_exits_2_leaving_no_run(content: bytes) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        config, directory = Path(folder) / "run.toml", Path(folder) / "run"
-        config.write_bytes(content)
+    with file_holding(content, "run.toml") as config:
+        directory = config.parent / "run"
         with mock.patch.object(Run, "execute", side_effect=Accepted):
             try:
                 code, _, err = scaler("run", str(config), "--out", str(directory))

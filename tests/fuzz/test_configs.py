@@ -13,8 +13,6 @@ import inspect
 import json
 import math
 import random
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from hypothesis import example, given
@@ -28,7 +26,7 @@ from scaler.plugins import default_plugins
 from scaler.run import build_trainer
 from scaler.trainer import LoopOwner
 from tests.fuzz.seeds import CONFIG_SEEDS
-from tests.fuzz.strategies import damaged, mutated, one_of_seeds, toml_text
+from tests.fuzz.strategies import damaged, file_holding, mutated, one_of_seeds, toml_text
 
 PLUGINS = default_plugins()
 
@@ -59,9 +57,7 @@ toml_files = one_of_seeds(CONFIG_SEEDS).flatmap(mutated).map(toml_text)
 
 @given(toml_files.map(str.encode) | toml_files.flatmap(lambda text: damaged(text.encode())))
 def test_config_file_is_a_config_or_names_the_file(content: bytes) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "run.toml"
-        path.write_bytes(content)
+    with file_holding(content, "run.toml") as path:
         try:
             config = RunConfig.load(path)
         except ConfigError as exc:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import ast
 import json
-import tempfile
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -26,8 +25,9 @@ from scaler.synth.extract import OUTPUT_TYPES, Malformed, Meta, parse_meta
 from scaler.synth.generate import parse_generator
 from scaler.synth.llm import read_recording
 from tests.conftest import ROOT
-from tests.fuzz.strategies import damaged, json_bytes, mutated, one_of_seeds
+from tests.fuzz.strategies import damaged, file_holding, json_bytes, mutated, one_of_seeds
 
+Parsed = TypeVar("Parsed")
 RECORDINGS = ROOT / "tests" / "fixtures" / "synth" / "recordings.jsonl"
 RECORDED = [json.loads(line) for line in RECORDINGS.read_text(encoding="utf-8").splitlines()]
 EXTRACT_REPLIES = [r["response"] for r in RECORDED if r["stage"] == "extract"]
@@ -70,6 +70,15 @@ extraction_replies = st.one_of(
 )
 
 
+def parsed(parse: Callable[[str], Parsed], reply: str) -> Parsed | None:
+    """What the stage makes of the reply, or None where it is Malformed (with a reason)."""
+    try:
+        return parse(reply)
+    except Malformed as exc:
+        assert str(exc).strip()
+        return None
+
+
 def assert_usable_meta(meta: Meta) -> None:
     """Calibration runs on what extraction accepts: bases and the offset range must compute."""
     assert meta.output_type in OUTPUT_TYPES and isinstance(meta.is_output_unique, bool)
@@ -90,12 +99,9 @@ def assert_usable_meta(meta: Meta) -> None:
 )
 @example('{"a": ' + "[" * 20_000 + "}")  # RecursionError out of json.loads
 def test_extraction_reply_is_meta_or_malformed(reply: str) -> None:
-    try:
-        meta = parse_meta(reply)
-    except Malformed as exc:
-        assert str(exc).strip()
-        return
-    assert_usable_meta(meta)
+    meta = parsed(parse_meta, reply)
+    if meta is not None:
+        assert_usable_meta(meta)
 
 
 #: Code that parsers choke on in ways other than a SyntaxError.
@@ -131,10 +137,8 @@ def generator_replies(draw: st.DrawFn) -> str:
 @example("```python\n" + "1+" * 50_000 + "1\n```")  # RecursionError out of ast.parse
 @example("```python\ndef generate(params, rng):\x00\n```")  # a ValueError on Python 3.10
 def test_generator_reply_is_a_program_or_malformed(reply: str) -> None:
-    try:
-        program = parse_generator(reply)
-    except Malformed as exc:
-        assert str(exc).strip()
+    program = parsed(parse_generator, reply)
+    if program is None:
         return
     assert isinstance(program, Program) and program.language == "python"
     functions = [
@@ -154,9 +158,7 @@ recording_files = st.lists(
 @example(b"\x80{}")  # UnicodeDecodeError
 @example(b"[" * 20_000)  # RecursionError
 def test_recording_is_answers_or_names_file_and_line(content: bytes) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "recording.jsonl"
-        path.write_bytes(content)
+    with file_holding(content, "recording.jsonl") as path:
         try:
             answers = read_recording(path)
         except ScalerError as exc:

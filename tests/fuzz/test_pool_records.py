@@ -10,7 +10,6 @@ that ``load_pool`` refuses.
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,14 @@ from scaler.model import EnvSpec
 from scaler.official_pool import ImportResult, import_official
 from scaler.pool import env_from_dict, load_pool, write_pool
 from tests.fuzz.seeds import NATIVE_SEEDS, OFFICIAL_SEEDS
-from tests.fuzz.strategies import damaged, json_bytes, json_document, mutated, one_of_seeds
+from tests.fuzz.strategies import (
+    damaged,
+    file_holding,
+    json_bytes,
+    json_document,
+    mutated,
+    one_of_seeds,
+)
 from tests.test_official_pool import _entry
 from tests.test_pool import record
 
@@ -64,9 +70,7 @@ native_files = st.lists(
 
 @given(native_files | native_files.flatmap(damaged))
 def test_native_pool_file_loads_whole_or_names_file_and_line(content: bytes) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "pool.jsonl"
-        path.write_bytes(content)
+    with file_holding(content, "pool.jsonl") as path:
         try:
             envs = load_pool(path)
         except PoolError as exc:
@@ -90,17 +94,15 @@ def imported(path: Path) -> ImportResult | PoolError:
 def test_official_import_converts_to_loadable_envs_or_rejects_with_reasons(
     content: bytes,
 ) -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "pool.json"
-        path.write_bytes(content)
+    with file_holding(content, "pool.json") as path:
         result = imported(path)
         if isinstance(result, PoolError):
             return
         for rejection in result.rejected:
             assert rejection.reason.strip()
         if result.envs:
-            write_pool(result.envs, Path(folder) / "out.jsonl")
-            assert load_pool(Path(folder) / "out.jsonl") == list(result.envs)
+            write_pool(result.envs, path.parent / "out.jsonl")
+            assert load_pool(path.parent / "out.jsonl") == list(result.envs)
         for env in result.envs:
             assert_usable(env)
 
@@ -111,9 +113,7 @@ def test_official_import_converts_to_loadable_envs_or_rejects_with_reasons(
 )
 def test_official_entry_deep_mutations(entry: Any, ascii_only: bool) -> None:
     """One entry with up to four changes, so checks after the first few fields are reached."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "pool.json"
-        path.write_bytes(json_bytes({"entry": entry}, ascii_only))
+    with file_holding(json_bytes({"entry": entry}, ascii_only), "pool.json") as path:
         result = imported(path)
         if isinstance(result, PoolError):
             assert not ascii_only, "an object of one entry is a readable pool"

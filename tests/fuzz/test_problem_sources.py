@@ -8,8 +8,6 @@ keyed by its id, so it must encode as UTF-8 JSON, and what it declares must be i
 from __future__ import annotations
 
 import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from hypothesis import example, given
@@ -20,7 +18,7 @@ from scaler.synth.problem import Problem, SourceResult
 from scaler.synth.sources import CodeContestsSource, OfficialSource
 from tests.conftest import ROOT
 from tests.fuzz.seeds import OFFICIAL_SEEDS
-from tests.fuzz.strategies import damaged, json_bytes, json_document, one_of_seeds
+from tests.fuzz.strategies import damaged, file_holding, json_bytes, json_document, one_of_seeds
 from tests.test_official_pool import _entry
 
 PROBLEMS = ROOT / "tests" / "fixtures" / "synth" / "problems.jsonl"
@@ -37,9 +35,7 @@ def assert_usable(problem: Problem) -> None:
 
 
 def read(source: Any, name: str, content: bytes) -> SourceResult | None:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
+    with file_holding(content, name) as path:
         try:
             result = source.read(path)
         except PoolError as exc:
