@@ -146,14 +146,20 @@ def split_batch(batch_size: int, active: Sequence[str], step: int) -> dict[str, 
     }
 
 
+#: The run config table that holds each registry's component, which errors name.
+_TABLES = {"controllers": "controller", "curation": "curation"}
+
+
 def _build(plugins: Plugins, kind: str, name: str, options: Mapping[str, Any], **args: Any) -> Any:
     factory = plugins.get(kind, name)
     try:
         return factory(**args, **options)
     except ConfigError as exc:
-        raise exc.located(None, kind) from exc
+        raise exc.located(None, _TABLES[kind]) from exc
     except TypeError as exc:
-        raise ConfigError(f"{name!r} does not take these options: {exc}", field=kind) from exc
+        raise ConfigError(
+            f"{name!r} does not take these options: {exc}", field=_TABLES[kind]
+        ) from exc
 
 
 class Scheduler:

@@ -116,7 +116,7 @@ def test_names_resolve_through_the_registries(sandbox: Any, plugins: Plugins) ->
         _scheduler(sandbox, plugins, controller="nope")
     with pytest.raises(ConfigError, match=r"curation\.window"):
         _scheduler(sandbox, plugins, curation_options={"window": 0})
-    with pytest.raises(ConfigError, match=r"controllers\.tau"):
+    with pytest.raises(ConfigError, match=r"controller\.tau"):
         _scheduler(sandbox, plugins, controller_options={"tau": 3})
     with pytest.raises(ConfigError, match="does not take"):
         _scheduler(sandbox, plugins, controller_options={"speed": 3})

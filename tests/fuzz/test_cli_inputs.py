@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from typing import Any
 from unittest import mock
 
@@ -156,6 +157,7 @@ class Accepted(Exception):
     """Raised where the run would take its first step: the config got through every check."""
 
 
+RUN_TABLES = ("run", "pool", "sandbox", "prompt", "controller", "curation", "trainer")
 RUN_SEED = {
     "run": {"steps": 1, "seed": 0, "batch_size": 1, "prefetch": False},
     "pool": {"envs": ["lis-length"]},
@@ -171,6 +173,7 @@ RUN_SEED = {
 @example(toml_text({**RUN_SEED, "sandbox": {"name": "process", "bogus": 1}}).encode())
 @example(toml_text({**RUN_SEED, "sandbox": {"name": "process", "workers": 0}}).encode())
 @example(toml_text({**RUN_SEED, "controller": {"name": "scaler", "bogus": 1}}).encode())
+@example(toml_text({**RUN_SEED, "controller": {"name": "scaler", "k": -1}}).encode())
 @example(b"\x80[run]\n")  # UnicodeDecodeError out of tomllib
 @example(toml_text({**RUN_SEED, "pool": {"envs": [" "]}}).encode())  # named no file
 @example(toml_text({**RUN_SEED, "curation": {"name": "nope"}}).encode())  # named no file
@@ -185,6 +188,8 @@ def test_run_with_any_config_starts_or_exits_2_leaving_no_run(content: bytes) ->
                 return
         assert refused(code, err, str(config)), err
         assert not directory.exists(), "a refused config leaves no run directory"
+        table = re.search(r"field '([^'.]*)", err)
+        assert table is None or "unknown table" in err or table.group(1) in RUN_TABLES, err
 
 
 LEVEL_PIECES = ("0", "3", "12", ",", " ", "-1", "1" * 5000, "a", "1.5", "٣", "", "_", "+2")

@@ -93,8 +93,8 @@ def built(kind: str, name: str, options: dict[str, Any], **args: Any) -> Any:
     """The component as the scheduler builds it, or None where its options were refused."""
     try:
         return _build(PLUGINS, kind, name, options, **args)
-    except ConfigError as exc:
-        assert str(exc.field).startswith(kind)
+    except ConfigError as exc:  # named by the config's table: [controller], [curation]
+        assert str(exc.field).startswith(kind.removesuffix("s"))
         return None
 
 
