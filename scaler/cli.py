@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -16,7 +17,7 @@ from rich.table import Table
 from scaler import __version__, logs
 from scaler.catalog import available_envs, find_env
 from scaler.curriculum.report import format_level, format_value
-from scaler.errors import ScalerError
+from scaler.errors import ConfigError, ScalerError, UnknownName
 from scaler.instances import InstanceFactory, check_level
 from scaler.model import Instance, Language, Limits, Program
 from scaler.plugins import REGISTRIES, Plugins, use_process_plugins
@@ -39,7 +40,10 @@ def _plugins() -> Plugins:
 
 
 def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    # A lone surrogate (from a JSON escape or undecodable argv) cannot be written as UTF-8;
+    # in a JSON string its backslash escape is exactly how JSON spells it.
+    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
@@ -52,14 +56,20 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) ->
 
 
 def _sandbox(
-    name: str, workers: int | None = None, options: Mapping[str, Any] | None = None
+    name: str,
+    workers: int | None = None,
+    options: Mapping[str, Any] | None = None,
+    source: str | None = None,
 ) -> Any:
     """The named backend. For ``auto``, where Docker answers but the sandbox image is missing,
-    the image is built first (about a minute, once), so that Docker is what runs the jobs."""
+    the image is built first (about two minutes, once), so that Docker is what runs the jobs.
+
+    ``options`` come from the [sandbox] table of the config file ``source``; errors name both.
+    """
     plugins = _plugins()
     options = {**(options or {}), **({"workers": workers} if workers else {})}
     if name != "auto":
-        return plugins.get("sandboxes", name)(**options)
+        return _sandbox_from(plugins, name, options, source)
     _, choice = diagnose(plugins)
     if choice.backend == "process" and choice.can_build_image:
         click.echo(
@@ -76,7 +86,15 @@ def _sandbox(
             _, choice = diagnose(plugins)
     if choice.backend == "process":
         log.warning(PROCESS_WARNING, reason=choice.reason)
-    return plugins.get("sandboxes", choice.backend)(**options)
+    return _sandbox_from(plugins, choice.backend, options, source)
+
+
+def _sandbox_from(
+    plugins: Plugins, name: str, options: Mapping[str, Any], source: str | None
+) -> Any:
+    from scaler.config import Component, build_component
+
+    return build_component(plugins, "sandboxes", "sandbox", Component(name, options), source)
 
 
 def _build_image(tag: str | None, mode: Mode) -> BuiltImage:
@@ -122,7 +140,7 @@ def key_values(pairs: Sequence[str], option: str) -> dict[str, Any]:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=option)
         try:
             options[key] = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             options[key] = value
     return options
 
@@ -506,12 +524,17 @@ def verify_command(answer: str, instance_file: Path, as_json: bool) -> None:
     """Check an answer against an instance; exits 1 when it is wrong."""
     try:
         data = json.loads(instance_file.read_text(encoding="utf-8"))
-        instance = Instance.from_dict(data[0] if isinstance(data, list) else data)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        if isinstance(data, list):  # `envs sample -n N --json` prints a list: its first
+            data = data[0] if data else None
+        instance = Instance.from_dict(data)
+    except (KeyError, TypeError, ValueError, OverflowError, RecursionError) as exc:
         raise ScalerError(
             f"{instance_file}: not an instance ({type(exc).__name__}: {exc})"
         ) from exc
-    verdict = verify(answer, instance, _plugins())
+    try:
+        verdict = verify(answer, instance, _plugins())
+    except UnknownName as exc:
+        raise ScalerError(f"{instance_file}: field 'output_type': {exc}") from exc
     if as_json:
         _print_json(verdict.to_dict())
     else:
@@ -734,9 +757,33 @@ def run_command(
     if resume is not None and (config_file is not None or out is not None):
         raise click.UsageError("--resume continues a saved run with its own config and directory")
     config = RunConfig.load(config_file) if config_file else RunConfig()
-    if resume is None and _launch_loop_owner(config, steps, out):
-        return
-    _execute(config, out, resume, steps, as_json)
+    with _named_in(config):
+        if resume is None and _launch_loop_owner(config, steps, out):
+            return
+        _execute(config, out, resume, steps, as_json)
+
+
+#: The config field that names each kind of component, for errors about an unknown name.
+_NAMING_FIELDS = {
+    "environment": "pool.envs",
+    "sandbox": "sandbox.name",
+    "prompt": "prompt.name",
+    "controller": "controller.name",
+    "curation policy": "curation.name",
+    "trainer": "trainer.name",
+}
+
+
+@contextlib.contextmanager
+def _named_in(config: Any) -> Iterator[None]:
+    """An unknown name that a config file gave is reported with the file and the field."""
+    try:
+        yield
+    except UnknownName as exc:
+        field = _NAMING_FIELDS.get(exc.kind)
+        if config.source is None or field is None:
+            raise
+        raise ConfigError(str(exc), path=config.source, field=field) from exc
 
 
 def _launch_loop_owner(config: Any, steps: int | None, out: Path | None) -> bool:
@@ -896,9 +943,11 @@ def _execute(
         saved = saved_config(resume)
         sandbox_name = backend or saved.sandbox.name
         sandbox_options = saved.sandbox.options if sandbox_name == saved.sandbox.name else {}
+        source = saved.source
     else:
         sandbox_name, sandbox_options = config.sandbox.name, config.sandbox.options
-    with _sandbox(sandbox_name, options=sandbox_options) as sandbox:
+        source = config.source
+    with _sandbox(sandbox_name, options=sandbox_options, source=source) as sandbox:
         if resume is not None:
             run = Run.resume(resume, plugins, sandbox, saved)
             todo = steps if steps else saved.steps - run.step

@@ -19,13 +19,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from scaler.compat import tomllib
 from scaler.curriculum.scheduler import CurriculumConfig
 from scaler.errors import ConfigError
+
+if TYPE_CHECKING:
+    from scaler.plugins import Plugins
 
 _RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "steps": int,
@@ -94,6 +97,11 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str | None = None) -> RunConfig:
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"must be a table of tables (run, pool, ...), got {type(data).__name__}",
+                path=source,
+            )
         unknown = sorted(set(data) - {"run", "pool", *_COMPONENT_TABLES})
         if unknown:
             raise ConfigError(
@@ -133,6 +141,14 @@ class RunConfig:
             raise ConfigError(f"cannot read it: {exc.strerror}", path=str(path)) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}", path=str(path)) from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"not UTF-8 text: {exc.reason} at byte {exc.start}", path=str(path)
+            ) from exc
+        except RecursionError as exc:
+            raise ConfigError(
+                "not readable: it nests arrays or tables too deeply", path=str(path)
+            ) from exc
         config = cls.from_dict(data, str(path))
         base = Path(path).parent
         paths = tuple(str(base / p) if not Path(p).is_absolute() else p for p in config.pool_paths)
@@ -162,6 +178,22 @@ def _table(
                 f"must be a {name}, got {value!r}", path=source, field=f"{table}.{key}"
             )
     return dict(values)
+
+
+def build_component(
+    plugins: Plugins, registry: str, table: str, component: Component, source: str | None
+) -> Any:
+    """The component made by its registered factory; options it refuses (a ConfigError, or a
+    TypeError for a name it does not take) are a ConfigError naming the file and the table."""
+    factory = plugins.get(registry, component.name)
+    try:
+        return factory(**component.options)
+    except ConfigError as exc:
+        raise exc.located(source, table) from exc
+    except TypeError as exc:
+        raise ConfigError(
+            f"{component.name!r} does not take these options: {exc}", path=source, field=table
+        ) from exc
 
 
 def _component(values: Any, table: str, source: str | None) -> Component:

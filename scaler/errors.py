@@ -86,10 +86,11 @@ class ConfigError(ScalerError):
         self.message = message
         self.path = path
         self.field = field
-        where = ", ".join(part for part in (path, f"field {field!r}" if field else None) if part)
+        named = f"field {field!r}" if field is not None else None
+        where = ", ".join(part for part in (path, named) if part)
         super().__init__(f"{where}: {message}" if where else message)
 
     def located(self, path: str | None, table: str) -> ConfigError:
         """The same error, named by the config file and the table the option sits in."""
-        field = f"{table}.{self.field}" if self.field else table
+        field = f"{table}.{self.field}" if self.field is not None else table
         return ConfigError(self.message, path=path, field=field)

@@ -227,6 +227,8 @@ class Instance:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Instance:
+        if not isinstance(data["output_type"], str):  # it names a verifier: a registry key
+            raise TypeError(f"output_type must be a string, got {data['output_type']!r}")
         return cls(
             env_id=data["env_id"],
             env_version=data["env_version"],

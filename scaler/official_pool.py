@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,14 @@ import attrs
 
 from scaler.errors import PoolError
 from scaler.model import EnvSpec, Language, Limits, Program, Provenance, ScaleParam
+from scaler.pool import env_from_dict
 
 #: CodeContests language ids: 2 is C++, 3 is Python 3 (1 Python 2 and 4 Java have no runner).
 LANGUAGE_IDS: dict[int, Language] = {2: "cpp", 3: "python"}
 OUTPUT_TYPES = ("number", "array", "string")
 #: The official reference code runs solutions with a 10 s limit during validation.
 OFFICIAL_LIMITS = Limits(cpu_s=10.0, wall_s=20.0, memory_mb=1024)
+_MAX_FLOAT = sys.float_info.max
 
 
 @attrs.frozen
@@ -52,6 +55,10 @@ def statement_narrative(entry: Mapping[str, Any]) -> str:
     return re.split(r"\n\s*Input\s*\n", raw, maxsplit=1)[0].strip()
 
 
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _convert(key: str, entry: Any, path: str) -> EnvSpec:
     """One entry to an EnvSpec; a ValueError carries the reason it cannot be converted."""
     if not isinstance(entry, Mapping):
@@ -70,7 +77,11 @@ def _convert(key: str, entry: Any, path: str) -> EnvSpec:
         raise ValueError("is_output_unique is false: answers could not be verified")
 
     solutions = entry["solutions"]
+    if not isinstance(solutions, Mapping):
+        raise ValueError(f"solutions must be an object, got {type(solutions).__name__}")
     sources, languages = solutions.get("solution", []), solutions.get("language", [])
+    if not isinstance(sources, list) or not isinstance(languages, list):
+        raise ValueError("solutions.solution and solutions.language must be lists")
     if len(sources) != len(languages):
         raise ValueError(
             f"solutions.solution has {len(sources)} items but solutions.language {len(languages)}"
@@ -78,22 +89,32 @@ def _convert(key: str, entry: Any, path: str) -> EnvSpec:
     programs = tuple(
         Program(LANGUAGE_IDS[lang], src)
         for src, lang in zip(sources, languages, strict=True)
-        if lang in LANGUAGE_IDS and isinstance(src, str) and src.strip()
+        if isinstance(lang, int) and lang in LANGUAGE_IDS and isinstance(src, str) and src.strip()
     )
     if not programs:
         raise ValueError(
             f"no C++ (2) or Python 3 (3) reference solution; languages given: {languages}"
         )
 
+    if not isinstance(entry["params"], Mapping):
+        raise ValueError(f"params must be an object, got {type(entry['params']).__name__}")
     params: list[ScaleParam] = []
     for name, spec in entry["params"].items():
         if name == "difficulty":
             continue
         if not isinstance(spec, Mapping) or not {"min", "max"} <= spec.keys():
             raise ValueError(f"params.{name} needs min and max, got {spec!r}")
-        if not all(isinstance(spec[f], int) for f in ("min", "max")):
+        if not all(_integer(spec[f]) for f in ("min", "max")):
             raise ValueError(f"params.{name}.min/max must be integers, got {spec!r}")
-        params.append(ScaleParam(name, spec["min"], spec["max"], float(spec.get("base", 1.0))))
+        base = spec.get("base", 1.0)
+        # abs() <= the largest float refuses NaN, the infinities and ints no float can hold.
+        if (
+            isinstance(base, bool)
+            or not isinstance(base, int | float)
+            or not abs(base) <= _MAX_FLOAT
+        ):
+            raise ValueError(f"params.{name}.base must be a finite number, got {base!r}")
+        params.append(ScaleParam(name, spec["min"], spec["max"], float(base)))
     if not params:
         raise ValueError("no scale parameters")
 
@@ -101,9 +122,11 @@ def _convert(key: str, entry: Any, path: str) -> EnvSpec:
     if not isinstance(table, Mapping) or not table:
         raise ValueError("difficulty_dict is missing or empty")
     try:
-        levels = tuple(int(table[str(i)]) for i in range(len(table)))
-    except (KeyError, TypeError, ValueError) as exc:
+        levels = tuple(table[str(i)] for i in range(len(table)))
+    except KeyError as exc:
         raise ValueError(f"difficulty_dict keys must be 0..{len(table) - 1}: {exc}") from exc
+    if not all(_integer(level) for level in levels):
+        raise ValueError(f"difficulty_dict values must be integers, got {list(levels)!r}")
 
     generator = entry["generate_testcase"]
     if not isinstance(generator, str) or "def generate_testcase" not in generator:
@@ -112,8 +135,8 @@ def _convert(key: str, entry: Any, path: str) -> EnvSpec:
     if not instruction:
         raise ValueError("instruction (the Output section) is empty")
 
-    return EnvSpec(
-        id=slug(str(entry["name"]) or key),
+    env = EnvSpec(
+        id=slug(str(entry["name"])) or slug(key),
         name=str(entry["name"]),
         statement=statement_narrative(entry),
         output_spec=instruction,
@@ -126,6 +149,12 @@ def _convert(key: str, entry: Any, path: str) -> EnvSpec:
         limits=OFFICIAL_LIMITS,
         provenance=Provenance(source="scaler-official", origin=f"{Path(path).name}#{key}"),
     )
+    # The native reader's checks (ids, ranges, level order, text) decide what a pool may hold:
+    # an entry that passes here but fails there would make a pool that cannot be loaded.
+    try:
+        return env_from_dict({**env.defining_dict(), "provenance": env.provenance.to_dict()})
+    except PoolError as exc:
+        raise ValueError(str(exc).removeprefix("<dict>: ")) from exc
 
 
 def import_official(path: str | Path) -> ImportResult:
@@ -135,8 +164,12 @@ def import_official(path: str | Path) -> ImportResult:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise PoolError(str(file), "does not exist") from exc
+    except UnicodeDecodeError as exc:
+        raise PoolError(str(file), f"is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
     except json.JSONDecodeError as exc:
         raise PoolError(str(file), f"is not valid JSON: {exc.msg}", line=exc.lineno) from exc
+    except RecursionError as exc:
+        raise PoolError(str(file), "nests JSON too deeply to read") from exc
     if not isinstance(data, Mapping):
         raise PoolError(str(file), "must be a JSON object keyed by environment name")
     envs: list[EnvSpec] = []

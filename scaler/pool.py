@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import sys
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,14 @@ def _wrong_type(value: Any, kind: type | tuple[type, ...]) -> str | None:
     return f"must be of type {' or '.join(k.__name__ for k in kinds)}"
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class _Record:
     """Typed access to one JSON object, raising PoolError with the full location on misuse."""
 
@@ -70,7 +79,14 @@ class _Record:
         wrong = _wrong_type(value, kind)
         if wrong is not None:
             raise self.error(wrong, field, value)
-        return float(value) if kind is float else value
+        if kind is float:
+            # abs() <= the largest float refuses NaN, the infinities and ints no float can hold.
+            if not abs(value) <= sys.float_info.max:
+                raise self.error("must be a finite number", field, value)
+            return float(value)
+        if isinstance(value, str) and not _is_unicode(value):
+            raise self.error("holds a lone surrogate, which no UTF-8 file can store", field, value)
+        return value
 
     def child(self, field: str, data: Any) -> _Record:
         return _Record(data, self.path, self.line, f"{self.prefix}{field}.")
@@ -90,6 +106,8 @@ def _text(field: str, value: Any) -> None:
     _typed(field, value, str)
     if not value.strip():
         raise EnvSpecError(field, "must not be empty", value)
+    if not _is_unicode(value):
+        raise EnvSpecError(field, "holds a lone surrogate, which no UTF-8 file can store", value)
 
 
 def _check_program(field: str, program: Any) -> None:
@@ -127,6 +145,9 @@ def check_env(env: EnvSpec, output_types: Collection[str] | None = None) -> None
         _typed(f"{where}.min", param.min, int)
         _typed(f"{where}.max", param.max, int)
         _typed(f"{where}.base", param.base, float)
+        # abs() <= the largest float refuses NaN, the infinities and ints no float can hold.
+        if not abs(param.base) <= sys.float_info.max:
+            raise EnvSpecError(f"{where}.base", "must be a finite number", param.base)
         if param.max < param.min:
             raise EnvSpecError(f"{where}.max", f"must be >= min ({param.min})", param.max)
     names = [p.name for p in env.scale_params]
@@ -139,6 +160,15 @@ def check_env(env: EnvSpec, output_types: Collection[str] | None = None) -> None
         raise EnvSpecError("levels", "must be a non-empty list of non-negative integers", levels)
     if any(b < a for a, b in itertools.pairwise(levels)):
         raise EnvSpecError("levels", "must not decrease from one level to the next", levels)
+    for i, param in enumerate(env.scale_params):
+        try:
+            param.value_at(levels[-1])
+        except OverflowError:
+            raise EnvSpecError(
+                f"scale_params[{i}]",
+                f"is too large to compute at the top level (offset {levels[-1]})",
+                param.to_dict(),
+            ) from None
 
     _typed("generator_contract", env.generator_contract, str)
     if env.generator_contract not in GENERATOR_CONTRACTS:
@@ -245,14 +275,22 @@ def env_from_dict(
 
 
 def _jsonl_records(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise PoolError(
+                    str(path), f"is not UTF-8 text: {exc.reason} at byte {exc.start}", line=number
+                ) from exc
+            if not line.strip():
                 continue
             try:
-                yield number, json.loads(raw)
+                yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise PoolError(str(path), f"is not valid JSON: {exc.msg}", line=number) from exc
+            except RecursionError as exc:
+                raise PoolError(str(path), "nests JSON too deeply to read", line=number) from exc
 
 
 def load_pool(

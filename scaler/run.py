@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from scaler.catalog import available_envs
-from scaler.config import Component, RunConfig
+from scaler.config import Component, RunConfig, build_component
 from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics
 from scaler.curriculum.scheduler import Scheduler, StepReport
 from scaler.curriculum.state import CurriculumState
@@ -67,15 +67,8 @@ def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
 
 
 def build_trainer(component: Component, plugins: Plugins, source: str | None) -> Trainer:
-    factory: Callable[..., Trainer] = plugins.get("trainers", component.name)
-    try:
-        return factory(**component.options)
-    except ConfigError as exc:
-        raise exc.located(source, "trainer") from exc
-    except TypeError as exc:
-        raise ConfigError(
-            f"{component.name!r} does not take these options: {exc}", path=source, field="trainer"
-        ) from exc
+    trainer: Trainer = build_component(plugins, "trainers", "trainer", component, source)
+    return trainer
 
 
 @attrs.frozen

@@ -10,6 +10,7 @@ from the ``[controller]`` table of a run config, so every parameter is configura
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,9 @@ def _check(
     if not isinstance(value, kinds) or isinstance(value, bool):
         what = "a whole number" if integer else "a number"
         raise ConfigError(f"must be {what}, got {value!r}", field=name)
+    # abs() <= the largest float refuses NaN, the infinities and ints no float can hold.
+    if not integer and not abs(value) <= sys.float_info.max:
+        raise ConfigError(f"must be a finite number, got {value!r}", field=name)
     if not low <= value <= high:
         span = f">= {low}" if high == math.inf else f"in [{low}, {high}]"
         raise ConfigError(f"must be {span}, got {value!r}", field=name)

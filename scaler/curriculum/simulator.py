@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -96,11 +97,26 @@ def wrong_answer(instance: Instance, rng: random.Random) -> str:
     return " ".join(tokens)
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(value: Any) -> bool:
+    """A number a float holds: not NaN, not infinite, no int beyond the float range."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and abs(value) <= sys.float_info.max
+    )
+
+
 class SimulatedLearner:
     def __init__(self, seed: int = 0, temperature: float = 0.7, rollouts: int = 8) -> None:
-        if temperature <= 0:
-            raise ConfigError(f"must be > 0, got {temperature!r}", field="temperature")
-        if not isinstance(rollouts, int) or rollouts < 1:
+        if not _whole(seed):
+            raise ConfigError(f"must be a whole number, got {seed!r}", field="seed")
+        if not _finite(temperature) or temperature <= 0:
+            raise ConfigError(f"must be a number > 0, got {temperature!r}", field="temperature")
+        if not _whole(rollouts) or rollouts < 1:
             raise ConfigError(f"must be a whole number >= 1, got {rollouts!r}", field="rollouts")
         self.seed = seed
         self.temperature = temperature
@@ -173,7 +189,7 @@ class SimulateTrainer:
     def __init__(
         self, seed: int = 0, temperature: float = 0.7, rollouts: int = 8, generation_s: float = 0.0
     ) -> None:
-        if not isinstance(generation_s, (int, float)) or generation_s < 0:
+        if not _finite(generation_s) or generation_s < 0:
             raise ConfigError(f"must be a number >= 0, got {generation_s!r}", field="generation_s")
         self.learner = SimulatedLearner(seed, temperature, rollouts)
         self.generation_s = float(generation_s)

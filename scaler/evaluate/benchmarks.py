@@ -91,8 +91,9 @@ def _check_prompt(value: Any) -> str | None:
     for number, message in enumerate(value):
         if not isinstance(message, dict):
             return f"message {number} is not a mapping"
-        if message.get("role") not in ROLES:
-            return f"message {number} has role {message.get('role')!r}, not one of {sorted(ROLES)}"
+        role = message.get("role")
+        if not isinstance(role, str) or role not in ROLES:
+            return f"message {number} has role {role!r}, not one of {sorted(ROLES)}"
         if not isinstance(message.get("content"), str) or not message["content"].strip():
             return f"message {number} has no text content"
     if not any(message["role"] == "user" for message in value):

@@ -41,7 +41,7 @@ from typing import Any, cast
 import attrs
 import structlog
 
-from scaler.errors import ScalerError
+from scaler.errors import ConfigError, ScalerError
 from scaler.model import Program
 from scaler.sandbox import runner
 from scaler.sandbox.image import (
@@ -132,10 +132,9 @@ class DockerSandbox(WorkerPool):
         the image's runner is this scaler's, else (or when None) this scaler's runner.py is
         passed on the exec's command line."""
         count = (os.cpu_count() or 1) if workers is None else workers
-        if count < 1:
-            raise ValueError(f"workers must be at least 1, not {count}")
-        if jobs_per_container < 1:
-            raise ValueError(f"jobs_per_container must be at least 1, not {jobs_per_container}")
+        for field, value in (("workers", count), ("jobs_per_container", jobs_per_container)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"must be a whole number >= 1, got {value!r}", field=field)
         super().__init__()
         self.jobs_per_container = jobs_per_container
         #: The value of LABEL on every container of this sandbox.

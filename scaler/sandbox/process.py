@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scaler.errors import ConfigError
 from scaler.sandbox import runner
 from scaler.sandbox.jobs import STATUSES, Job, JobResult
 from scaler.sandbox.pool import SandboxClosed, WorkerPool
@@ -78,12 +79,14 @@ class ProcessSandbox(WorkerPool):
         run_as_uid: bool | None = None,
     ) -> None:
         count = (os.cpu_count() or 1) if workers is None else workers
-        if count < 1:
-            raise ValueError(f"workers must be at least 1, not {count}")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ConfigError(f"must be a whole number >= 1, got {count!r}", field="workers")
         is_root = os.geteuid() == 0
         run_as_uid = is_root if run_as_uid is None else run_as_uid
+        if not isinstance(run_as_uid, bool):
+            raise ConfigError(f"must be true or false, got {run_as_uid!r}", field="run_as_uid")
         if run_as_uid and not is_root:
-            raise ValueError("run_as_uid needs root")
+            raise ConfigError("needs root", field="run_as_uid")
         super().__init__()
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cache_dir.mkdir(parents=True, exist_ok=True)

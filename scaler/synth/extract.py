@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 
 import attrs
@@ -78,6 +79,8 @@ def _json_object(reply: str) -> Any:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             error = f"invalid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+        except RecursionError:
+            error = "JSON nested too deeply to read"
     raise Malformed(error)
 
 
@@ -106,6 +109,8 @@ def parse_meta(reply: str) -> Meta:
         low, high = spec["min"], spec["max"]
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
             raise Malformed(f"scale_params.{name}.min and .max must be integers, got {spec!r}")
+        if not all(abs(v) <= sys.float_info.max for v in (low, high)):  # calibration uses floats
+            raise Malformed(f"scale_params.{name}.min and .max are too large, got {spec!r}")
         if low > high:
             raise Malformed(f"scale_params.{name}: min {low} is above max {high}")
         scale.append(ScaleParam(name, low, high))

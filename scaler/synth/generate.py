@@ -23,6 +23,9 @@ def parse_generator(reply: str) -> Program:
         tree = ast.parse(source)
     except SyntaxError as exc:
         raise Malformed(f"the generator does not parse: {exc.msg} (line {exc.lineno})") from exc
+    except (ValueError, RecursionError, MemoryError) as exc:
+        # Null bytes (a ValueError before Python 3.12) and nesting too deep for the parser.
+        raise Malformed(f"the generator does not parse: {type(exc).__name__}") from exc
     defines = {
         node.name: len(node.args.args) for node in tree.body if isinstance(node, ast.FunctionDef)
     }

@@ -15,7 +15,7 @@ pipeline offline, with answers recorded, not invented.
 from __future__ import annotations
 
 import json
-import math
+import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +28,12 @@ from scaler.errors import ConfigError, ScalerError
 
 def number_option(name: str, value: Any, *, minimum: float, strict: bool) -> float:
     """A client option that must be a finite number above (or at) ``minimum``."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    # abs() <= the largest float refuses NaN, the infinities and ints no float can hold.
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and abs(value) <= sys.float_info.max
+    )
     if not ok or value < minimum or (strict and value == minimum):
         bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
         raise ConfigError(f"must be a number {bound}, got {value!r}", field=name)
@@ -120,6 +125,8 @@ def read_recording(path: str | Path) -> dict[tuple[str, str, int], Completion]:
         lines = file.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ScalerError(f"{file}: cannot read the recording: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScalerError(f"{file}: not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
     answers: dict[tuple[str, str, int], Completion] = {}
     for number, line in enumerate(lines, 1):
         if not line.strip():
@@ -129,6 +136,8 @@ def read_recording(path: str | Path) -> dict[tuple[str, str, int], Completion]:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ScalerError(f"{where}: not valid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise ScalerError(f"{where}: JSON nested too deeply to read") from exc
         key = _record_key(data, where)
         if key in answers:
             raise ScalerError(f"{where}: a second answer for {key}")

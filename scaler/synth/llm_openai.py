@@ -133,12 +133,16 @@ class OpenAIClient:
             raise ConfigError(f"must be a non-empty string, got {model!r}", field="model")
         self.model = model
         url = base_url if base_url is not None else os.environ.get("OPENAI_BASE_URL")
+        if not isinstance(url, str | None):
+            raise ConfigError(f"must be an http:// or https:// URL, got {url!r}", field="base_url")
         url = (url or DEFAULT_BASE_URL).strip().rstrip("/")
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"must be an http:// or https:// URL, got {url!r}", field="base_url")
         self.base_url = url
         self.url = f"{url}/chat/completions"
         key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        if not isinstance(key, str | None):
+            raise ConfigError(f"must be a string, got {key!r}", field="api_key")
         self._api_key = key or None
         self.timeout_s = number_option("timeout_s", timeout_s, minimum=0, strict=True)
         self.retries = whole_option("retries", retries, minimum=0)

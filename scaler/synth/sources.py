@@ -29,6 +29,7 @@ import io
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
@@ -40,6 +41,7 @@ from scaler.model import Limits, Program, ScaleParam
 from scaler.official_pool import LANGUAGE_IDS, OFFICIAL_LIMITS, statement_narrative
 from scaler.synth.problem import Declared, Problem, SourceRejection, SourceResult
 
+_BIG = sys.float_info.max
 #: The generator contract of CodeI/O input generators; see ``CodeIOSource``.
 CODEIO_CONTRACT = "codeio"
 #: ``CodeIOSource.read`` values that name the data inside the installed reasoning-gym package.
@@ -180,6 +182,18 @@ def _limits(record: Mapping[str, Any]) -> Limits:
     return limits
 
 
+_SURROGATE = "holds a lone surrogate (a \\ud800-\\udfff escape), which UTF-8 cannot store"
+
+
+def _is_unicode(record: Mapping[str, Any]) -> bool:
+    """Whether the journal and the LLM requests, both UTF-8, can carry the record's text."""
+    try:
+        json.dumps(record, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _collect(items: Iterable[_Item], convert: Callable[[Any, str], Problem]) -> SourceResult:
     """Problems from ``(where, origin, record, error)`` items, with a rejection for each bad one."""
     problems: list[Problem] = []
@@ -193,6 +207,9 @@ def _collect(items: Iterable[_Item], convert: Callable[[Any, str], Problem]) -> 
             rejected.append(
                 SourceRejection(where, f"record is a {type(record).__name__}, not an object")
             )
+            continue
+        if not _is_unicode(record):
+            rejected.append(SourceRejection(where, _SURROGATE))
             continue
         try:
             problem = convert(record, origin)
@@ -253,6 +270,8 @@ def _json_lines(lines: Iterable[bytes], shown: str) -> Iterator[_Item]:
             yield where, origin, json.loads(line), None
         except json.JSONDecodeError as exc:
             yield where, origin, None, f"not valid JSON: {exc.msg} (column {exc.colno})"
+        except RecursionError:
+            yield where, origin, None, "JSON nested too deeply to read"
 
 
 def _json_array(data: bytes, file: Path, shown: str) -> Iterator[_Item]:
@@ -263,6 +282,8 @@ def _json_array(data: bytes, file: Path, shown: str) -> Iterator[_Item]:
         raise PoolError(str(file), f"is not UTF-8 text: {exc.reason}") from exc
     except json.JSONDecodeError as exc:
         raise PoolError(str(file), f"is not valid JSON: {exc.msg}", line=exc.lineno) from exc
+    except RecursionError as exc:
+        raise PoolError(str(file), "nests JSON too deeply to read") from exc
     for index, record in enumerate(records):
         yield f"{shown}, item {index}", f"{shown}#{index}", record, None
 
@@ -389,8 +410,9 @@ def _scale_params(params: Any) -> tuple[ScaleParam, ...]:
             raise _Reject(f"'params.{name}' min and max must be integers, got {spec!r}")
         if low > high:
             raise _Reject(f"'params.{name}' has min {low} above max {high}")
-        if isinstance(base, bool) or not isinstance(base, int | float):
-            raise _Reject(f"'params.{name}.base' must be a number, got {base!r}")
+        # abs() <= the largest float refuses NaN, the infinities and ints no float can hold.
+        if isinstance(base, bool) or not isinstance(base, int | float) or not abs(base) <= _BIG:
+            raise _Reject(f"'params.{name}.base' must be a finite number, got {base!r}")
         found.append(ScaleParam(str(name), low, high, float(base)))
     return tuple(found)
 
@@ -399,13 +421,16 @@ def _levels(table: Any) -> tuple[int, ...]:
     if not isinstance(table, Mapping) or not table:
         raise _Reject("field 'difficulty_dict' must be a non-empty object")
     try:
-        return tuple(int(table[str(i)]) for i in range(len(table)))
+        levels = tuple(int(table[str(i)]) for i in range(len(table)))
     except KeyError as exc:
         raise _Reject(
             f"'difficulty_dict' keys must be 0..{len(table) - 1}; {exc.args[0]!r} is missing"
         ) from exc
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise _Reject(f"'difficulty_dict' values must be integers: {exc}") from exc
+    if any(level < 0 for level in levels):
+        raise _Reject(f"'difficulty_dict' values must be >= 0, got {list(levels)}")
+    return levels
 
 
 class OfficialSource:
@@ -430,6 +455,8 @@ class OfficialSource:
             raise PoolError(str(file), f"is not UTF-8 text: {exc.reason}") from exc
         except json.JSONDecodeError as exc:
             raise PoolError(str(file), f"is not valid JSON: {exc.msg}", line=exc.lineno) from exc
+        except RecursionError as exc:
+            raise PoolError(str(file), "nests JSON too deeply to read") from exc
         if not isinstance(data, Mapping):
             raise PoolError(str(file), "must be a JSON object keyed by environment name")
         items = (
