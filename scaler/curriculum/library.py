@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from scaler.config import Component, RunConfig
+from scaler.config import Component, RunConfig, build_component
 from scaler.curriculum.scheduler import RolloutResult, Scheduler, StepPlan, StepReport
 from scaler.curriculum.state import CurriculumState
 from scaler.errors import ConfigError, EnvSpecError, ScalerError, UnknownName
@@ -162,17 +162,11 @@ class Curriculum:
         self._owns_sandbox = sandbox is None
         if sandbox is None:
             try:
-                make = plugins.get("sandboxes", config.sandbox.name)
+                sandbox = build_component(
+                    plugins, "sandboxes", "sandbox", config.sandbox, config.source
+                )
             except UnknownName as exc:
                 raise ConfigError(str(exc), path=config.source, field="sandbox.name") from exc
-            try:
-                sandbox = make(**config.sandbox.options)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(
-                    f"cannot make sandbox {config.sandbox.name!r} with these options: {exc}",
-                    path=config.source,
-                    field="sandbox",
-                ) from exc
         self.sandbox: Sandbox = sandbox
         self._pending: Step | None = None
         try:

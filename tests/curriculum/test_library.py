@@ -206,10 +206,12 @@ def test_a_sandbox_made_by_name_is_closed_a_given_one_is_not(
     with pytest.raises(ConfigError) as error:
         _curriculum("nosuch", plugins)
     assert error.value.field == "sandbox.name"
-    for options in ({"nosuch": 1}, {"workers": 0}):
-        with pytest.raises(ConfigError, match="cannot make sandbox 'process'") as error:
-            _curriculum("process", plugins, sandbox_options=options)
-        assert error.value.field == "sandbox"
+    with pytest.raises(ConfigError, match="'process' does not take these options") as error:
+        _curriculum("process", plugins, sandbox_options={"nosuch": 1})
+    assert error.value.field == "sandbox"
+    with pytest.raises(ConfigError, match="must be a whole number >= 1, got 0") as error:
+        _curriculum("process", plugins, sandbox_options={"workers": 0})
+    assert error.value.field == "sandbox.workers"
     with pytest.raises(ConfigError, match="sandbox made by name") as error:
         _curriculum(sandbox, plugins, sandbox_options={"workers": 1})
     assert error.value.field == "sandbox"

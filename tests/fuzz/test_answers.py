@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from scaler.evaluate.answers import KINDS, equivalent, kind_for
 from scaler.model import Verdict
-from scaler.plugins import default_plugins
+from scaler.plugins import Plugins
 from scaler.verify import canonical_answer, extract_boxed, parse_number, verify
 
-PLUGINS = default_plugins()
+PLUGINS = Plugins.load(environ={})
 
 #: The pieces answers are made of, LaTeX that the parsers treat specially included.
 PIECES = (

@@ -22,13 +22,13 @@ from scaler.config import Component, RunConfig
 from scaler.curriculum.controllers import Controller, ScalerController
 from scaler.curriculum.scheduler import _build
 from scaler.errors import ConfigError
-from scaler.plugins import default_plugins
+from scaler.plugins import Plugins
 from scaler.run import build_trainer
 from scaler.trainer import LoopOwner
 from tests.fuzz.seeds import CONFIG_SEEDS
 from tests.fuzz.strategies import damaged, file_holding, mutated, one_of_seeds, toml_text
 
-PLUGINS = default_plugins()
+PLUGINS = Plugins.load(environ={})
 
 
 def checked(config: RunConfig) -> None:
@@ -91,10 +91,11 @@ def _options_of(kind: str) -> st.SearchStrategy[tuple[str, Any]]:
 
 def built(kind: str, name: str, options: dict[str, Any], **args: Any) -> Any:
     """The component as the scheduler builds it, or None where its options were refused."""
+    table = kind.removesuffix("s")
     try:
-        return _build(PLUGINS, kind, name, options, **args)
+        return _build(PLUGINS, kind, table, name, options, **args)
     except ConfigError as exc:  # named by the config's table: [controller], [curation]
-        assert str(exc.field).startswith(kind.removesuffix("s"))
+        assert str(exc.field).startswith(table)
         return None
 
 
