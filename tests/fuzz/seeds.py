@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import tomllib
-
+from scaler.compat import tomllib
 from scaler_envs_builtin import builtin_envs
 from tests.conftest import OFFICIAL_POOL, ROOT
 from tests.test_official_pool import _entry
