@@ -92,9 +92,7 @@ def _sandbox(
 def _sandbox_from(
     plugins: Plugins, name: str, options: Mapping[str, Any], source: str | None
 ) -> Any:
-    from scaler.config import Component, build_component
-
-    return build_component(plugins, "sandboxes", "sandbox", Component(name, options), source)
+    return plugins.build("sandboxes", name, options, table="sandbox", source=source)
 
 
 def _build_image(tag: str | None, mode: Mode) -> BuiltImage:

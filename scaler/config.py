@@ -19,16 +19,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from scaler.compat import tomllib
 from scaler.curriculum.scheduler import CurriculumConfig
 from scaler.errors import ConfigError
-
-if TYPE_CHECKING:
-    from scaler.plugins import Plugins
 
 _RUN_KEYS: dict[str, type | tuple[type, ...]] = {
     "steps": int,
@@ -178,22 +175,6 @@ def _table(
                 f"must be a {name}, got {value!r}", path=source, field=f"{table}.{key}"
             )
     return dict(values)
-
-
-def build_component(
-    plugins: Plugins, registry: str, table: str, component: Component, source: str | None
-) -> Any:
-    """The component made by its registered factory; options it refuses (a ConfigError, or a
-    TypeError for a name it does not take) are a ConfigError naming the file and the table."""
-    factory = plugins.get(registry, component.name)
-    try:
-        return factory(**component.options)
-    except ConfigError as exc:
-        raise exc.located(source, table) from exc
-    except TypeError as exc:
-        raise ConfigError(
-            f"{component.name!r} does not take these options: {exc}", path=source, field=table
-        ) from exc
 
 
 def _component(values: Any, table: str, source: str | None) -> Component:

@@ -12,7 +12,7 @@ verifier scores rewards where its environment makes instances.
 Environment variables:
 
 - ``SCALER_PLUGINS``: comma-separated plugin modules or paths to load, as ``--plugin`` does
-  (the command line exports its ``--plugin`` list here for the processes it starts).
+  (``PluginSpec.to_environ`` writes it for the processes a run starts).
 - ``SCALER_LOAD_PLUGINS``: comma-separated entry-point names (or distribution names) to load;
   others are skipped. Set it empty to load no installed plugin at all.
 - ``SCALER_BLOCK_PLUGINS``: comma-separated plugin names never to load (default plugins too).
@@ -37,7 +37,7 @@ import attrs
 import pluggy
 
 from scaler import hookspecs
-from scaler.errors import EnvSpecError, ScalerError, UnknownName
+from scaler.errors import ConfigError, EnvSpecError, ScalerError, UnknownName
 
 #: The core's own implementations, loaded as plugins like any other (dogfooding).
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -267,6 +267,33 @@ class Plugins:
         if name not in entries:
             raise UnknownName(SINGULAR[kind], name, list(entries))
         return entries[name].obj
+
+    def build(
+        self,
+        kind: str,
+        name: str,
+        options: Mapping[str, Any],
+        *,
+        table: str,
+        source: str | None = None,
+        **args: Any,
+    ) -> Any:
+        """The component ``name`` of registry ``kind``, made by its factory with ``args`` and the
+        ``options`` of the run config's ``table``. An unknown name, options the factory refuses
+        (a ConfigError) or does not take (a TypeError) are a ConfigError naming the config file
+        ``source`` and the field, so every component of a run reports bad input alike."""
+        try:
+            factory = self.get(kind, name)
+        except UnknownName as exc:
+            raise ConfigError(str(exc), path=source, field=f"{table}.name") from exc
+        try:
+            return factory(**args, **options)
+        except ConfigError as exc:
+            raise exc.located(source, table) from exc
+        except TypeError as exc:
+            raise ConfigError(
+                f"{name!r} does not take these options: {exc}", path=source, field=table
+            ) from exc
 
     def _collect(self, kind: str) -> dict[str, Registered]:
         entries: dict[str, Registered] = {}

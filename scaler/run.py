@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from scaler.catalog import available_envs
-from scaler.config import Component, RunConfig, build_component
+from scaler.config import Component, RunConfig
 from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics
 from scaler.curriculum.scheduler import Scheduler, StepReport
 from scaler.curriculum.state import CurriculumState
@@ -67,7 +67,9 @@ def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
 
 
 def build_trainer(component: Component, plugins: Plugins, source: str | None) -> Trainer:
-    trainer: Trainer = build_component(plugins, "trainers", "trainer", component, source)
+    trainer: Trainer = plugins.build(
+        "trainers", component.name, component.options, table="trainer", source=source
+    )
     return trainer
 
 

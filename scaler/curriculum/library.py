@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from scaler.config import Component, RunConfig, build_component
+from scaler.config import Component, RunConfig
 from scaler.curriculum.scheduler import RolloutResult, Scheduler, StepPlan, StepReport
 from scaler.curriculum.state import CurriculumState
 from scaler.errors import ConfigError, EnvSpecError, ScalerError, UnknownName
@@ -161,12 +161,13 @@ class Curriculum:
         self.envs: list[EnvSpec] = envs
         self._owns_sandbox = sandbox is None
         if sandbox is None:
-            try:
-                sandbox = build_component(
-                    plugins, "sandboxes", "sandbox", config.sandbox, config.source
-                )
-            except UnknownName as exc:
-                raise ConfigError(str(exc), path=config.source, field="sandbox.name") from exc
+            sandbox = plugins.build(
+                "sandboxes",
+                config.sandbox.name,
+                config.sandbox.options,
+                table="sandbox",
+                source=config.source,
+            )
         self.sandbox: Sandbox = sandbox
         self._pending: Step | None = None
         try:

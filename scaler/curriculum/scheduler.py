@@ -28,7 +28,7 @@ from scaler.curriculum.buffer import InstanceBuffer
 from scaler.curriculum.controllers import Controller
 from scaler.curriculum.curation import INSTANCE_FAILURE, Curation, Retirement
 from scaler.curriculum.state import FORMAT, CurriculumState, rng_state, set_rng_state
-from scaler.errors import ConfigError, InstanceError, ScalerError, UnknownName
+from scaler.errors import ConfigError, InstanceError, ScalerError
 from scaler.instances import InstanceFactory, Request
 from scaler.model import EnvSpec, Instance
 
@@ -146,22 +146,6 @@ def split_batch(batch_size: int, active: Sequence[str], step: int) -> dict[str, 
     }
 
 
-def _build(
-    plugins: Plugins, kind: str, table: str, name: str, options: Mapping[str, Any], **args: Any
-) -> Any:
-    """A component from its registry, errors named by the run config's ``table``."""
-    try:
-        factory = plugins.get(kind, name)
-    except UnknownName as exc:
-        raise ConfigError(str(exc), field=f"{table}.name") from exc
-    try:
-        return factory(**args, **options)
-    except ConfigError as exc:
-        raise exc.located(None, table) from exc
-    except TypeError as exc:
-        raise ConfigError(f"{name!r} does not take these options: {exc}", field=table) from exc
-
-
 class Scheduler:
     def __init__(
         self,
@@ -180,8 +164,8 @@ class Scheduler:
         self.plugins = plugins
         self.buffer = InstanceBuffer(factory)
         self.rng = random.Random(config.seed)
-        self.curation: Curation = _build(
-            plugins, "curation", "curation", config.curation, config.curation_options
+        self.curation: Curation = plugins.build(
+            "curation", config.curation, config.curation_options, table="curation"
         )
         self.controllers: dict[str, Controller] = {}
         self.step = 0
@@ -203,12 +187,11 @@ class Scheduler:
         self._snapshot = self._capture(self.controllers)
 
     def _new_controller(self, env_id: str) -> Controller:
-        controller: Controller = _build(
-            self.plugins,
+        controller: Controller = self.plugins.build(
             "controllers",
-            "controller",
             self.config.controller,
             self.config.controller_options,
+            table="controller",
             max_level=self.envs[env_id].max_level,
         )
         return controller

@@ -51,7 +51,7 @@ class CurriculumActor:
         run = RunConfig.from_dict(config)
         # The driver's plugin set: start_actor put its spec in this worker's environment.
         loaded = process_plugins()
-        sandbox = loaded.get("sandboxes", run.sandbox.name)(**run.sandbox.options)
+        sandbox = loaded.build("sandboxes", run.sandbox.name, run.sandbox.options, table="sandbox")
         state = CurriculumState.load(state_file) if state_file else None
         scheduler = Scheduler(
             resolve_envs(run, loaded),

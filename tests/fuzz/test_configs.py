@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from scaler.config import Component, RunConfig
 from scaler.curriculum.controllers import Controller, ScalerController
-from scaler.curriculum.scheduler import _build
 from scaler.errors import ConfigError
 from scaler.plugins import Plugins
 from scaler.run import build_trainer
@@ -93,7 +92,7 @@ def built(kind: str, name: str, options: dict[str, Any], **args: Any) -> Any:
     """The component as the scheduler builds it, or None where its options were refused."""
     table = kind.removesuffix("s")
     try:
-        return _build(PLUGINS, kind, table, name, options, **args)
+        return PLUGINS.build(kind, name, options, table=table, **args)
     except ConfigError as exc:  # named by the config's table: [controller], [curation]
         assert str(exc.field).startswith(table)
         return None
