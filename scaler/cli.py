@@ -761,13 +761,11 @@ def run_command(
         _execute(config, out, resume, steps, as_json)
 
 
-#: The config field that names each kind of component, for errors about an unknown name.
+#: The config field that names each kind of component looked up by name outside
+#: ``Plugins.build`` (which names the field itself), for errors about an unknown name.
 _NAMING_FIELDS = {
     "environment": "pool.envs",
-    "sandbox": "sandbox.name",
     "prompt": "prompt.name",
-    "controller": "controller.name",
-    "curation policy": "curation.name",
     "trainer": "trainer.name",
 }
 

@@ -206,10 +206,8 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
     ax = fig.add_subplot()
     ranked = sorted(curves, key=lambda name: (-_last(curves[name]), name))
     shown, others = ranked[:MAX_ENV_LEGEND], ranked[MAX_ENV_LEGEND:]
-    others_label = f"{len(others)} other{'s' if len(others) > 1 else ''}"
-    for i, name in enumerate(others):
-        label = others_label if i == 0 else None
-        ax.plot(steps, curves[name], color=_OTHERS_COLOUR, linewidth=0.8, label=label, zorder=1)
+    # Plotted in legend order (highest final d first, then the grey rest); zorder keeps the
+    # grey lines under the coloured ones.
     for name, colour in zip(shown, _env_colours(len(shown)), strict=True):
         # A lone point between gaps draws no line segment; the small marker keeps it visible.
         ax.plot(
@@ -222,6 +220,9 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
             label=name,
             zorder=2,
         )
+    for i, name in enumerate(others):
+        label = f"{len(others)} other{'s' if len(others) > 1 else ''}" if i == 0 else None
+        ax.plot(steps, curves[name], color=_OTHERS_COLOUR, linewidth=0.8, label=label, zorder=1)
 
     points = []
     for retired in retirements(metrics):
@@ -243,7 +244,6 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
     ax.set_ylim(-0.03 * top, top)
     ax.grid(alpha=0.3)
     outside = {"borderaxespad": 0, "fontsize": 8, "title_fontsize": 8}
-    env_legend = bool(curves)
     if handles:
         reasons = ax.legend(
             handles=handles,
@@ -252,18 +252,13 @@ def _difficulty_figure(metrics: Metrics, title: str) -> Figure:
             bbox_to_anchor=(1.01, 1.0),
             **outside,
         )
-        if env_legend:
+        if curves:
             # The next legend call replaces the axes' own legend, so keep this one as an extra
             # artist; unclipped, or the layout clips it to the axes and cuts it off.
             ax.add_artist(reasons)
             reasons.set_clip_on(False)
-    if env_legend:
-        # Highest final difficulty first, as the lines end, then the grey rest.
-        lines, labels = ax.get_legend_handles_labels()
-        order = sorted(range(len(labels)), key=lambda i: bool(others) and labels[i] == others_label)
+    if curves:
         ax.legend(
-            [lines[i] for i in order],
-            [labels[i] for i in order],
             title="env (by final d)" if others else "env",
             loc="lower left",
             bbox_to_anchor=(1.01, 0.0),
