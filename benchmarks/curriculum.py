@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from scaler.curriculum.bench import run_curriculum_benchmark
 from scaler.logs import configure
+from scaler.perf.curriculum import run_curriculum_benchmark
 from scaler.plugins import Plugins
 from scaler.sandbox.process import ProcessSandbox
 

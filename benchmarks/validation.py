@@ -16,9 +16,9 @@ import argparse
 import json
 
 from scaler.logs import configure
+from scaler.perf.validation import ENV_ID, run_validation_benchmark
 from scaler.plugins import Plugins
 from scaler.sandbox.process import ProcessSandbox
-from scaler.synth.bench import ENV_ID, run_validation_benchmark
 
 
 def main() -> None:

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from scaler.config import RunConfig
     from scaler.curriculum.controllers import Controller
     from scaler.curriculum.curation import Curation, Retirement
-    from scaler.curriculum.library import Curriculum, Prompt, Step
     from scaler.curriculum.scheduler import StepReport
+    from scaler.curriculum_loop import Curriculum, Prompt, Step
     from scaler.plugins import PluginError, Plugins
     from scaler.sandbox.jobs import Job, JobResult, Sandbox
     from scaler.trainer import Trainer
@@ -39,16 +39,16 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "Controller": "scaler.curriculum.controllers",
     "Curation": "scaler.curriculum.curation",
-    "Curriculum": "scaler.curriculum.library",
+    "Curriculum": "scaler.curriculum_loop",
     "Job": "scaler.sandbox.jobs",
     "JobResult": "scaler.sandbox.jobs",
     "PluginError": "scaler.plugins",
     "Plugins": "scaler.plugins",
-    "Prompt": "scaler.curriculum.library",
+    "Prompt": "scaler.curriculum_loop",
     "Retirement": "scaler.curriculum.curation",
     "RunConfig": "scaler.config",
     "Sandbox": "scaler.sandbox.jobs",
-    "Step": "scaler.curriculum.library",
+    "Step": "scaler.curriculum_loop",
     "StepReport": "scaler.curriculum.scheduler",
     "Trainer": "scaler.trainer",
 }

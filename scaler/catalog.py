@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from scaler.errors import UnknownName
+from scaler.config import RunConfig
+from scaler.errors import ConfigError, UnknownName
 from scaler.model import EnvSpec
 from scaler.plugins import Plugins
 from scaler.pool import load_pool
@@ -22,3 +23,28 @@ def find_env(plugins: Plugins, env_id: str, pool: str | os.PathLike[str] | None 
     if env_id not in envs:
         raise UnknownName("environment", env_id, list(envs))
     return envs[env_id]
+
+
+def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
+    """The run's environments: its pools (or every installed env), filtered by ``pool.envs``."""
+    if config.pool_paths:
+        envs: dict[str, EnvSpec] = {}
+        for path in config.pool_paths:
+            for env in available_envs(plugins, path):
+                if env.id in envs:
+                    raise ConfigError(
+                        f"environment {env.id!r} is in more than one pool",
+                        path=config.source,
+                        field="pool.paths",
+                    )
+                envs[env.id] = env
+        found = list(envs.values())
+    else:
+        found = available_envs(plugins)
+    if not config.pool_envs:
+        return found
+    by_id = {env.id: env for env in found}
+    for env_id in config.pool_envs:
+        if env_id not in by_id:
+            raise UnknownName("environment", env_id, list(by_id))
+    return [by_id[env_id] for env_id in config.pool_envs]

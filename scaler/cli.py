@@ -642,7 +642,7 @@ def bench_instances(
     in flight as the backend has workers: one hardened `docker run` (naive-docker) for the
     docker backend, a fresh interpreter (naive-subprocess) for the others.
     """
-    from scaler.bench import run_instance_benchmark
+    from scaler.perf.instances import run_instance_benchmark
 
     plugins = _plugins()
     report = run_instance_benchmark(
@@ -684,7 +684,7 @@ def bench_curriculum(pool_size: int, window: int, backend: str, as_json: bool) -
     the simulator on the builtin pack through the sandbox, against the paper's pattern of making
     instances one at a time in the trainer loop.
     """
-    from scaler.curriculum.bench import run_curriculum_benchmark
+    from scaler.perf.curriculum import run_curriculum_benchmark
 
     with _sandbox(backend) as sandbox:
         report = run_curriculum_benchmark(_plugins(), sandbox, pool_size=pool_size, window=window)

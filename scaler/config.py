@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from scaler.compat import tomllib
-from scaler.curriculum.scheduler import CurriculumConfig
+from scaler.curriculum.config import CurriculumConfig
 from scaler.errors import ConfigError
 
 _RUN_KEYS: dict[str, type | tuple[type, ...]] = {

@@ -23,15 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from scaler.catalog import available_envs
+from scaler.catalog import resolve_envs
 from scaler.config import Component, RunConfig
 from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics
 from scaler.curriculum.scheduler import Scheduler, StepReport
 from scaler.curriculum.state import CurriculumState
-from scaler.errors import ConfigError, ScalerError, UnknownName
+from scaler.errors import ConfigError, ScalerError
 from scaler.files import write_atomic
 from scaler.instances import InstanceFactory
-from scaler.model import EnvSpec
 from scaler.trainer import Trainer
 
 if TYPE_CHECKING:
@@ -39,31 +38,6 @@ if TYPE_CHECKING:
     from scaler.sandbox.jobs import Sandbox
 
 STATE_FORMAT = 1
-
-
-def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
-    """The run's environments: its pools (or every installed env), filtered by ``pool.envs``."""
-    if config.pool_paths:
-        envs: dict[str, EnvSpec] = {}
-        for path in config.pool_paths:
-            for env in available_envs(plugins, path):
-                if env.id in envs:
-                    raise ConfigError(
-                        f"environment {env.id!r} is in more than one pool",
-                        path=config.source,
-                        field="pool.paths",
-                    )
-                envs[env.id] = env
-        found = list(envs.values())
-    else:
-        found = available_envs(plugins)
-    if not config.pool_envs:
-        return found
-    by_id = {env.id: env for env in found}
-    for env_id in config.pool_envs:
-        if env_id not in by_id:
-            raise UnknownName("environment", env_id, list(by_id))
-    return [by_id[env_id] for env_id in config.pool_envs]
 
 
 def build_trainer(component: Component, plugins: Plugins, source: str | None) -> Trainer:

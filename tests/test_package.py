@@ -9,7 +9,7 @@ import pytest
 
 import scaler
 from scaler.curriculum.controllers import Controller
-from scaler.curriculum.library import Curriculum
+from scaler.curriculum_loop import Curriculum
 from scaler.errors import ScalerError
 
 #: What a reward function that imports scaler must not pay for.

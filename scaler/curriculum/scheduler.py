@@ -25,6 +25,7 @@ import attrs
 import structlog
 
 from scaler.curriculum.buffer import InstanceBuffer
+from scaler.curriculum.config import CurriculumConfig
 from scaler.curriculum.controllers import Controller
 from scaler.curriculum.curation import INSTANCE_FAILURE, Curation, Retirement
 from scaler.curriculum.state import FORMAT, CurriculumState, rng_state, set_rng_state
@@ -39,21 +40,6 @@ log = structlog.get_logger("scaler.curriculum")
 
 #: Other seeds tried for a group whose instance cannot be built, before the env is retired.
 RETRIES = 2
-
-
-@attrs.frozen
-class CurriculumConfig:
-    """The names (resolved through the plugin registries) and options of one curriculum."""
-
-    controller: str = "scaler"
-    controller_options: Mapping[str, Any] = attrs.field(factory=dict)
-    curation: str = "scaler-window"
-    curation_options: Mapping[str, Any] = attrs.field(factory=dict)
-    #: Prompts per step, split as evenly as possible over the active set.
-    batch_size: int = 64
-    seed: int = 0
-    #: Make the next step's instances in the background while the trainer works.
-    prefetch: bool = True
 
 
 @attrs.frozen

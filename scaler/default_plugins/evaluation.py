@@ -157,7 +157,7 @@ def scaler_register_commands(cli: click.Group) -> None:
 
 def _bench(policy: Policy, files: tuple[Path, ...], k: int, out: Path, as_json: bool) -> None:
     from scaler import cli as app
-    from scaler.evaluate.bench_eval import evaluate_benchmark
+    from scaler.evaluate.avg_at_k import evaluate_benchmark
     from scaler.evaluate.benchmarks import load_benchmark
 
     benchmarks = [load_benchmark(path) for path in files]

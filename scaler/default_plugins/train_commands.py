@@ -16,7 +16,8 @@ from scaler.hookspecs import hookimpl
 
 @hookimpl
 def scaler_register_trainers(register: Any) -> None:
-    from scaler.train.launch import TRAINER_NAME, VerlTrainer
+    from scaler.train.config import TRAINER_NAME
+    from scaler.train.launch import VerlTrainer
 
     register(TRAINER_NAME, VerlTrainer)
 
@@ -81,8 +82,9 @@ def scaler_register_commands(cli: click.Group) -> None:
           scaler train configs/one-gpu.toml --override trainer.logger=[console,wandb]
         """
         from scaler.train import launch
+        from scaler.train.config import TrainConfig
 
-        train_config = launch.TrainConfig.from_run(launch.load(config_file))
+        train_config = TrainConfig.from_run(launch.load(config_file))
         planned = launch.plan(train_config, overrides)
         if dry_run:
             from scaler.train.preset import to_dict, validate

@@ -38,12 +38,12 @@ class CurriculumActor:
         keep_every: int = 1,
     ) -> None:
         from scaler import logs
+        from scaler.catalog import resolve_envs
         from scaler.config import RunConfig
         from scaler.curriculum.scheduler import Scheduler
         from scaler.curriculum.state import CurriculumState
         from scaler.instances import InstanceFactory
         from scaler.plugins import process_plugins
-        from scaler.run import resolve_envs
         from scaler.train.service import CurriculumService
 
         # Info: the per-step curriculum lines are what a verl run shows of the curriculum.

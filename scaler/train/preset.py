@@ -32,7 +32,7 @@ from scaler.errors import ScalerError
 if TYPE_CHECKING:
     from omegaconf import DictConfig
 
-    from scaler.train.launch import TrainConfig
+    from scaler.train.config import TrainConfig
 
 DATASET_PATH = "pkg://scaler.train.dataset"
 DATASET_CLASS = "ScalerDataset"
@@ -40,8 +40,6 @@ REWARD_PATH = "pkg://scaler.train.reward"
 REWARD_FUNCTION = "compute_score"
 #: ``data.train_files``: verl requires one, the curriculum dataset never reads it.
 TRAIN_FILES_PLACEHOLDER = "scaler-curriculum"
-#: The model path of a dry run without ``[trainer] model``.
-MODEL_PLACEHOLDER = "MODEL-PATH-NOT-SET"
 INSTALL_HINT = "pip install 'scaler[verl]'"
 
 #: The paper's fixed settings: GRPO without KL, lr 1e-6 constant after 20 warm-up steps, no

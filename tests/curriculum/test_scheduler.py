@@ -9,9 +9,9 @@ import attrs
 import pytest
 
 from scaler import hookimpl
+from scaler.curriculum.config import CurriculumConfig
 from scaler.curriculum.curation import INSTANCE_FAILURE
 from scaler.curriculum.scheduler import (
-    CurriculumConfig,
     RolloutResult,
     Scheduler,
     StepPlan,

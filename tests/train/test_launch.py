@@ -19,8 +19,9 @@ from scaler.config import Component, RunConfig
 from scaler.errors import ConfigError, ScalerError
 from scaler.plugins import Plugins
 from scaler.run import build_trainer
-from scaler.train.launch import TrainConfig, load, parse_options, plan
-from scaler.train.preset import MODEL_PLACEHOLDER, compose_overrides, format_value
+from scaler.train.config import MODEL_PLACEHOLDER, TrainConfig, parse_options
+from scaler.train.launch import load, plan
+from scaler.train.preset import compose_overrides, format_value
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
@@ -239,7 +240,7 @@ def test_loading_the_plugin_and_composing_imports_no_verl_hydra_or_ray() -> None
         "import sys\n"
         "from scaler.plugins import Plugins\n"
         f"Plugins.load([{MODULE!r}])\n"
-        "from scaler.train.launch import TrainConfig, load, plan\n"
+        "from scaler.train.config import TrainConfig\nfrom scaler.train.launch import load, plan\n"
         "plan(TrainConfig.from_run(load(None)))\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('verl', 'hydra', 'ray', 'torch')]\n"
         "assert not heavy, heavy\n"

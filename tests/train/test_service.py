@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from scaler.curriculum.scheduler import CurriculumConfig, Scheduler
+from scaler.curriculum.config import CurriculumConfig
+from scaler.curriculum.scheduler import Scheduler
 from scaler.curriculum.state import CurriculumState
 from scaler.instances import InstanceFactory
 from scaler.plugins import Plugins

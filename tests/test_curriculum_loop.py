@@ -9,16 +9,16 @@ import pytest
 
 from scaler import write_pool
 from scaler.config import Component, RunConfig
+from scaler.curriculum.config import CurriculumConfig
 from scaler.curriculum.controllers import ScalerController
 from scaler.curriculum.curation import ScalerWindow
-from scaler.curriculum.library import Curriculum, Step
 from scaler.curriculum.scheduler import (
-    CurriculumConfig,
     RolloutResult,
     Scheduler,
     StepPlan,
     StepReport,
 )
+from scaler.curriculum_loop import Curriculum, Step
 from scaler.errors import ConfigError, PoolError, ScalerError, UnknownName
 from scaler.instances import InstanceFactory
 from scaler.plugins import Plugins

@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 
 import attrs
 
+from scaler.catalog import resolve_envs
 from scaler.config import Component, RunConfig
 from scaler.curriculum.scheduler import RolloutResult, Scheduler, StepPlan, StepReport
 from scaler.curriculum.state import CurriculumState
@@ -27,7 +28,6 @@ from scaler.instances import InstanceFactory
 from scaler.model import EnvSpec, Instance, Verdict
 from scaler.plugins import REGISTRIES, Plugins, process_plugins
 from scaler.pool import check_env
-from scaler.run import resolve_envs
 from scaler.sandbox.jobs import Sandbox
 from scaler.verify import verify
 
@@ -290,7 +290,7 @@ def _with_given(plugins: Plugins, given: Mapping[str, tuple[str, Callable[..., A
         REGISTRIES[kind]: hookimpl(_registering(name, factory))
         for kind, (name, factory) in given.items()
     }
-    extended.register(SimpleNamespace(**hooks), "scaler.curriculum.library", "Curriculum(...)")
+    extended.register(SimpleNamespace(**hooks), "scaler.curriculum_loop", "Curriculum(...)")
     return extended
 
 

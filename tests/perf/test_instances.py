@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from scaler.bench import mixed_requests
+from scaler.perf.instances import mixed_requests
 from scaler_envs_builtin import builtin_envs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_mixed_requests_cover_envs_and_levels() -> None:

@@ -12,14 +12,14 @@ import attrs
 import pytest
 
 from scaler.model import Program
-from scaler.plugins import Plugins
-from scaler.sandbox.jobs import Job
-from scaler.synth.bench import (
+from scaler.perf.validation import (
     PaperSubprocess,
     benchmark_candidate,
     measure_paper,
     run_validation_benchmark,
 )
+from scaler.plugins import Plugins
+from scaler.sandbox.jobs import Job
 
 ROOT = Path(__file__).resolve().parents[2]
 

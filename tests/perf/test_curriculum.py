@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 
 from scaler.catalog import available_envs
-from scaler.curriculum.bench import SequentialFactory, measure_updates, run_curriculum_benchmark
 from scaler.curriculum.curation import NO_PROGRESS, SATURATED, ZERO_ACCURACY
 from scaler.instances import InstanceFactory, Request
+from scaler.perf.curriculum import SequentialFactory, measure_updates, run_curriculum_benchmark
 from scaler.plugins import Plugins
 
 RULES = {ZERO_ACCURACY, SATURATED, NO_PROGRESS}
