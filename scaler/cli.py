@@ -11,11 +11,22 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import click
 import structlog
-from rich.console import Console
-from rich.table import Table
 
 from scaler import __version__, logs
 from scaler.catalog import available_envs, find_env
+from scaler.commands.common import (
+    backend_option,
+    build_image_with_progress,
+    built_line,
+    json_option,
+    open_sandbox,
+    parse_levels,
+    plugins_of_run,
+    pool_option,
+    print_json,
+    progress_bar,
+    table,
+)
 from scaler.curriculum.report import format_level, format_value
 from scaler.errors import ConfigError, ScalerError, UnknownName
 from scaler.instances import InstanceFactory, check_level
@@ -23,139 +34,13 @@ from scaler.model import Instance, Language, Limits, Program
 from scaler.plugins import REGISTRIES, Plugins, use_process_plugins
 from scaler.pool import write_pool
 from scaler.sandbox.jobs import Job
-from scaler.sandbox.selection import PROCESS_WARNING, diagnose
+from scaler.sandbox.selection import diagnose
 from scaler.verify import verify
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
-    from scaler.sandbox.image import BuiltImage, Mode
+    pass
 
 log = structlog.get_logger("scaler.cli")
-
-
-def _plugins() -> Plugins:
-    plugins: Plugins = click.get_current_context().find_root().obj["plugins"]
-    return plugins
-
-
-def _print_json(data: Any) -> None:
-    text = json.dumps(data, indent=2, ensure_ascii=False)
-    # A lone surrogate (from a JSON escape or undecodable argv) cannot be written as UTF-8;
-    # in a JSON string its backslash escape is exactly how JSON spells it.
-    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
-
-
-def _table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(cell) for cell in row))
-    Console(soft_wrap=True).print(table)
-
-
-def _sandbox(
-    name: str,
-    workers: int | None = None,
-    options: Mapping[str, Any] | None = None,
-    source: str | None = None,
-) -> Any:
-    """The named backend. For ``auto``, where Docker answers but the sandbox image is missing,
-    the image is built first (about two minutes, once), so that Docker is what runs the jobs.
-
-    ``options`` come from the [sandbox] table of the config file ``source``; errors name both.
-    """
-    plugins = _plugins()
-    options = {**(options or {}), **({"workers": workers} if workers else {})}
-    if name != "auto":
-        return _sandbox_from(plugins, name, options, source)
-    _, choice = diagnose(plugins)
-    if choice.backend == "process" and choice.can_build_image:
-        click.echo(
-            "Docker answers but the sandbox image is not built: building it now "
-            "(about two minutes, once; `scaler sandbox build-image` does the same)",
-            err=True,
-        )
-        try:
-            built = _build_image(None, "auto")
-        except ScalerError as exc:
-            log.warning("the sandbox image could not be built", error=str(exc))
-        else:
-            click.echo(_built_line(built), err=True)
-            _, choice = diagnose(plugins)
-    if choice.backend == "process":
-        log.warning(PROCESS_WARNING, reason=choice.reason)
-    return _sandbox_from(plugins, choice.backend, options, source)
-
-
-def _sandbox_from(
-    plugins: Plugins, name: str, options: Mapping[str, Any], source: str | None
-) -> Any:
-    return plugins.build("sandboxes", name, options, table="sandbox", source=source)
-
-
-def _build_image(tag: str | None, mode: Mode) -> BuiltImage:
-    """Build the sandbox image, its current stage and the time so far shown on stderr."""
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from scaler.sandbox.image import build_image, docker_client
-
-    columns = (SpinnerColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("building the sandbox image", total=None)
-        return build_image(
-            docker_client(),
-            tag,
-            mode,
-            log=lambda message: progress.update(task, description=message),
-        )
-
-
-def _built_line(built: BuiltImage) -> str:
-    return (
-        f"built {built.tag} ({built.method}, {built.size_bytes / 1e6:.0f} MB) "
-        f"in {built.seconds:.0f} s"
-    )
-
-
-def parse_levels(text: str | None) -> list[int] | None:
-    """``--levels 0,3,5`` -> sorted levels; None (every level) when not given."""
-    if not text:
-        return None
-    try:
-        return sorted({int(part) for part in text.split(",") if part.strip()})
-    except ValueError as exc:
-        raise click.BadParameter(f"{text!r}: expected integers", param_hint="--levels") from exc
-
-
-def key_values(pairs: Sequence[str], option: str) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs of a repeatable option; values parsed as JSON where they parse."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=option)
-        try:
-            options[key] = json.loads(value)
-        except (json.JSONDecodeError, RecursionError):
-            options[key] = value
-    return options
-
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-pool_option = click.option(
-    "--pool",
-    type=click.Path(dir_okay=True, path_type=Path),
-    help="A native pool (JSONL file or directory); default: every installed environment.",
-)
-backend_option = click.option(
-    "--backend",
-    default="auto",
-    show_default=True,
-    help="Sandbox backend that runs generators and solutions: auto (docker when the engine "
-    "answers and the image is built, else process), docker, process, or a plugin's.",
-)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -201,7 +86,7 @@ def envs() -> None:
 @json_option
 def envs_list(pool: Path | None, as_json: bool) -> None:
     """List environments: id, name, output type, number of levels."""
-    found = available_envs(_plugins(), pool)
+    found = available_envs(plugins_of_run(), pool)
     rows = [
         {
             "id": env.id,
@@ -213,9 +98,9 @@ def envs_list(pool: Path | None, as_json: bool) -> None:
         for env in sorted(found, key=lambda e: e.id)
     ]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
-    _table(
+    table(
         f"{len(rows)} environments",
         ["id", "name", "output type", "levels"],
         [[r["id"], r["name"], r["output_type"], r["levels"]] for r in rows],
@@ -228,9 +113,9 @@ def envs_list(pool: Path | None, as_json: bool) -> None:
 @json_option
 def envs_show(env_id: str, pool: Path | None, as_json: bool) -> None:
     """Show one environment: statement, parameters, levels, solutions."""
-    env = find_env(_plugins(), env_id, pool)
+    env = find_env(plugins_of_run(), env_id, pool)
     if as_json:
-        _print_json(env.to_dict())
+        print_json(env.to_dict())
         return
     click.echo(f"{env.name}  ({env.id}, version {env.version})")
     click.echo(f"output type: {env.output_type}; source: {env.provenance.source}")
@@ -239,7 +124,7 @@ def envs_show(env_id: str, pool: Path | None, as_json: bool) -> None:
         "scale parameters: "
         + ", ".join(f"{p.name} in [{p.min}, {p.max}] (base {p.base:g})" for p in env.scale_params)
     )
-    _table(
+    table(
         f"{len(env.levels)} levels",
         ["level", "offset", *(p.name for p in env.scale_params)],
         [[lvl, off, *env.params_at(lvl).values()] for lvl, off in enumerate(env.levels)],
@@ -273,13 +158,13 @@ def envs_sample(
 
     The same (environment version, level, seed) always gives the same instance, byte for byte.
     """
-    plugins = _plugins()
+    plugins = plugins_of_run()
     env = find_env(plugins, env_id, pool)
     check_level(env, level)
-    with _sandbox(backend) as sandbox:
+    with open_sandbox(backend) as sandbox:
         instances = InstanceFactory(sandbox, plugins).sample(env, level, seed, count)
     if as_json:
-        _print_json([i.to_dict() for i in instances] if count > 1 else instances[0].to_dict())
+        print_json([i.to_dict() for i in instances] if count > 1 else instances[0].to_dict())
         return
     for instance in instances:
         click.echo(
@@ -328,10 +213,10 @@ def export_command(
     """
     from scaler.train.export import export_parquet, export_requests
 
-    plugins = _plugins()
+    plugins = plugins_of_run()
     envs = available_envs(plugins, pool_path)
     requests = export_requests(envs, parse_levels(levels), count, seed)
-    with _sandbox(backend) as sandbox, _progress() as bar:
+    with open_sandbox(backend) as sandbox, progress_bar() as bar:
         task = bar.add_task("export", total=len(requests), status=str(output))
         written = export_parquet(
             InstanceFactory(sandbox, plugins),
@@ -340,7 +225,7 @@ def export_command(
             lambda n: bar.update(task, advance=n),
         )
     if as_json:
-        _print_json({"output": str(output), "rows": written, "envs": len(envs)})
+        print_json({"output": str(output), "rows": written, "envs": len(envs)})
     else:
         click.echo(f"{written} rows from {len(envs)} environments written to {output}")
 
@@ -371,7 +256,7 @@ def pool_import(file: Path, fmt: str, output: Path, as_json: bool) -> None:
 
     Entries that cannot be converted are reported with the reason; the others are written.
     """
-    result = _plugins().get("importers", fmt)(file)
+    result = plugins_of_run().get("importers", fmt)(file)
     if result.envs:
         write_pool(result.envs, output)
     summary = {
@@ -380,7 +265,7 @@ def pool_import(file: Path, fmt: str, output: Path, as_json: bool) -> None:
         "rejected": [{"key": r.key, "reason": r.reason} for r in result.rejected],
     }
     if as_json:
-        _print_json(summary)
+        print_json(summary)
     else:
         if result.envs:
             click.echo(f"wrote {len(result.envs)} environments to {output}")
@@ -421,16 +306,16 @@ def sandbox_build_image(
         return
     if status.exists:
         log.info("rebuilding", tag=status.tag, reason=status.stale_reason or "--force")
-    click.echo(_built_line(_build_image(tag, mode or "auto")))
+    click.echo(built_line(build_image_with_progress(tag, mode or "auto")))
 
 
 @sandbox.command("doctor")
 @json_option
 def sandbox_doctor(as_json: bool) -> None:
     """Say which sandbox backends can run here, and which one `auto` picks and why."""
-    checks, choice = diagnose(_plugins())
+    checks, choice = diagnose(plugins_of_run())
     if as_json:
-        _print_json(
+        print_json(
             {
                 "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
                 "auto": {"backend": choice.backend, "reason": choice.reason},
@@ -490,11 +375,11 @@ def sandbox_run(
         stdin_file.read() if stdin_file else "",
         Limits(cpu_s=timeout, wall_s=2 * timeout, memory_mb=memory_mb),
     )
-    with _sandbox(backend, workers=1) as box:
+    with open_sandbox(backend, workers=1) as box:
         (result,) = box.run_batch([job])
         ran_on = box.name
     if as_json:
-        _print_json({**result.to_dict(), "backend": ran_on})
+        print_json({**result.to_dict(), "backend": ran_on})
     else:
         click.echo(
             f"status: {result.status} (exit {result.exit_code}), "
@@ -530,11 +415,11 @@ def verify_command(answer: str, instance_file: Path, as_json: bool) -> None:
             f"{instance_file}: not an instance ({type(exc).__name__}: {exc})"
         ) from exc
     try:
-        verdict = verify(answer, instance, _plugins())
+        verdict = verify(answer, instance, plugins_of_run())
     except UnknownName as exc:
         raise ScalerError(f"{instance_file}: field 'output_type': {exc}") from exc
     if as_json:
-        _print_json(verdict.to_dict())
+        print_json(verdict.to_dict())
     else:
         mark = "correct" if verdict.correct else "wrong"
         click.echo(
@@ -549,7 +434,7 @@ def verify_command(answer: str, instance_file: Path, as_json: bool) -> None:
 @json_option
 def plugins_command(as_json: bool) -> None:
     """List loaded plugins: version, origin, hooks, and the names each registered."""
-    plugins = _plugins()
+    plugins = plugins_of_run()
     registered: dict[str, dict[str, list[str]]] = {}
     replaced: dict[str, list[str]] = {}
     for kind in REGISTRIES:
@@ -570,9 +455,9 @@ def plugins_command(as_json: bool) -> None:
         for info in plugins.info()
     ]
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
-    _table(
+    table(
         f"{len(rows)} plugins",
         ["name", "version", "origin", "hooks", "registered"],
         [
@@ -644,10 +529,10 @@ def bench_instances(
     """
     from scaler.perf.instances import run_instance_benchmark
 
-    plugins = _plugins()
+    plugins = plugins_of_run()
     report = run_instance_benchmark(
         plugins,
-        lambda name: _sandbox(name, workers),
+        lambda name: open_sandbox(name, workers),
         backend,
         count,
         baseline_count,
@@ -655,7 +540,7 @@ def bench_instances(
         levels,
     )
     if as_json:
-        _print_json(report)
+        print_json(report)
     else:
         click.echo(
             f"{report['backend']}: {report['instances_per_s']:.1f} instances/s "
@@ -686,10 +571,12 @@ def bench_curriculum(pool_size: int, window: int, backend: str, as_json: bool) -
     """
     from scaler.perf.curriculum import run_curriculum_benchmark
 
-    with _sandbox(backend) as sandbox:
-        report = run_curriculum_benchmark(_plugins(), sandbox, pool_size=pool_size, window=window)
+    with open_sandbox(backend) as sandbox:
+        report = run_curriculum_benchmark(
+            plugins_of_run(), sandbox, pool_size=pool_size, window=window
+        )
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     steps = report["steps"]
     click.echo(
@@ -786,11 +673,11 @@ def _launch_loop_owner(config: Any, steps: int | None, out: Path | None) -> bool
     """Hand the run to a trainer that drives its own loop (verl); False for the others."""
     from scaler.trainer import LoopOwner
 
-    factory = _plugins().get("trainers", config.trainer.name)
+    factory = plugins_of_run().get("trainers", config.trainer.name)
     if not isinstance(factory, LoopOwner):
         return False
     log.info("launching", trainer=config.trainer.name, steps=steps or config.steps)
-    factory.launch(config, steps=steps, out=out, plugins=_plugins().spec)
+    factory.launch(config, steps=steps, out=out, plugins=plugins_of_run().spec)
     return True
 
 
@@ -895,27 +782,6 @@ def _given(ctx: click.Context, name: str) -> bool:
     return ctx.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE
 
 
-def _progress() -> Progress:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[status]}"),
-        console=Console(stderr=True),
-    )
-
-
 def _status(report: Any) -> str:
     return (
         f"acc {report.mean_accuracy:.2f}  informative {report.informative_fraction:.2f}  "
@@ -934,7 +800,7 @@ def _execute(
     """Start or resume a run, drive it with a progress bar, print the summary."""
     from scaler.run import Run, saved_config
 
-    plugins = _plugins()
+    plugins = plugins_of_run()
     if resume is not None:
         saved = saved_config(resume)
         sandbox_name = backend or saved.sandbox.name
@@ -943,7 +809,7 @@ def _execute(
     else:
         sandbox_name, sandbox_options = config.sandbox.name, config.sandbox.options
         source = config.source
-    with _sandbox(sandbox_name, options=sandbox_options, source=source) as sandbox:
+    with open_sandbox(sandbox_name, options=sandbox_options, source=source) as sandbox:
         if resume is not None:
             run = Run.resume(resume, plugins, sandbox, saved)
             todo = steps if steps else saved.steps - run.step
@@ -955,7 +821,7 @@ def _execute(
             if todo <= 0:
                 info = run.finish()
             else:
-                with _progress() as progress:
+                with progress_bar() as progress:
                     task = progress.add_task(f"step {run.step}", total=todo, status="")
                     first = run.step
 
@@ -977,7 +843,7 @@ def _print_summary(info: Any, as_json: bool) -> None:
     summary = dict(info.summary)
     per_env = summary.pop("per_env", {})
     if as_json:
-        _print_json(
+        print_json(
             {
                 "directory": str(info.directory),
                 "steps": info.steps_done,
@@ -997,7 +863,7 @@ def _print_summary(info: Any, as_json: bool) -> None:
         ]
         for env_id, data in sorted(per_env.items())
     ]
-    _table(
+    table(
         f"{info.directory}: {info.steps_done} steps",
         ["env", "steps active", "difficulty / max", "best level", "retired"],
         rows,
@@ -1017,20 +883,23 @@ def _compare(configs: Mapping[str, Any], out: Path | None, as_json: bool) -> Non
 
     first = next(iter(configs.values()))
     total = sum(config.steps for config in configs.values())
-    with _sandbox(first.sandbox.name, options=first.sandbox.options) as sandbox, _progress() as bar:
+    with (
+        open_sandbox(first.sandbox.name, options=first.sandbox.options) as sandbox,
+        progress_bar() as bar,
+    ):
         task = bar.add_task("compare", total=total, status="")
 
         def advance(label: str, report: Any) -> None:
             bar.update(task, advance=1, description=label, status=_status(report))
 
-        results, report_file = compare(configs, out, _plugins(), sandbox, advance)
+        results, report_file = compare(configs, out, plugins_of_run(), sandbox, advance)
     directory = report_file.parent
     rows = {
         label: {k: v for k, v in info.summary.items() if k != "per_env"}
         for label, info in results.items()
     }
     if as_json:
-        _print_json({"directory": str(directory), "runs": rows, "report": str(report_file)})
+        print_json({"directory": str(directory), "runs": rows, "report": str(report_file)})
         return
     keys = [
         "mean_accuracy",
@@ -1039,7 +908,7 @@ def _compare(configs: Mapping[str, Any], out: Path | None, as_json: bool) -> Non
         "mean_final_difficulty_normalized",
     ]
     trainer_keys = sorted({k for row in rows.values() for k in row.get("trainer", {})})
-    _table(
+    table(
         f"{directory}",
         ["run", *keys, *trainer_keys, "retirements"],
         [

@@ -67,7 +67,7 @@ def _accuracy_plot(evaluation: EnvEvaluation, out: Path) -> Path:
 
 @hookimpl
 def scaler_register_commands(cli: click.Group) -> None:
-    from scaler import cli as app
+    from scaler.commands import common as app
 
     @cli.command("eval")
     @click.argument("policy_spec", metavar="NAME:MODEL")
@@ -138,7 +138,7 @@ def scaler_register_commands(cli: click.Group) -> None:
         """
         from scaler.synth.llm import parse_llm_spec
 
-        plugins = app._plugins()
+        plugins = app.plugins_of_run()
         name, model = parse_llm_spec(policy_spec)
         factory = plugins.get("policies", name)
         try:
@@ -156,13 +156,13 @@ def scaler_register_commands(cli: click.Group) -> None:
 
 
 def _bench(policy: Policy, files: tuple[Path, ...], k: int, out: Path, as_json: bool) -> None:
-    from scaler import cli as app
+    from scaler.commands import common as app
     from scaler.evaluate.avg_at_k import evaluate_benchmark
     from scaler.evaluate.benchmarks import load_benchmark
 
     benchmarks = [load_benchmark(path) for path in files]
     results = []
-    with app._progress() as bar:
+    with app.progress_bar() as bar:
         for benchmark in benchmarks:
             task = bar.add_task(benchmark.name, total=len(benchmark.items), status=f"k={k}")
 
@@ -182,9 +182,9 @@ def _bench(policy: Policy, files: tuple[Path, ...], k: int, out: Path, as_json: 
     run = {"policy": policy.name, "settings": policy.settings, "benchmarks": rows}
     (out / "bench.json").write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     if as_json:
-        app._print_json(run)
+        app.print_json(run)
         return
-    app._table(
+    app.table(
         f"{policy.name}: avg@{k}",
         ["benchmark", "questions", f"avg@{k}", f"pass@{k}"],
         [[r.name, r.questions, f"{r.avg_at_k:.4f}", f"{r.pass_at_k:.4f}"] for r in results],
@@ -203,8 +203,8 @@ def _envs(
     backend: str,
     as_json: bool,
 ) -> None:
-    from scaler import cli as app
     from scaler.catalog import available_envs
+    from scaler.commands import common as app
     from scaler.errors import UnknownName
     from scaler.evaluate.envs import evaluate_envs, render_markdown
     from scaler.instances import InstanceFactory
@@ -218,7 +218,7 @@ def _envs(
                 raise UnknownName("environment", env_id, list(by_id))
         envs = [by_id[e] for e in wanted]
     chosen = app.parse_levels(levels)
-    with app._sandbox(backend) as sandbox, app._progress() as bar:
+    with app.open_sandbox(backend) as sandbox, app.progress_bar() as bar:
         total = sum(len(chosen or range(len(env.levels))) for env in envs) * count
         task = bar.add_task("eval", total=total, status=policy.name)
         evaluation = evaluate_envs(
@@ -239,6 +239,6 @@ def _envs(
     data = evaluation.to_dict()
     (out / "evaluation.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     if as_json:
-        app._print_json(data)
+        app.print_json(data)
     else:
         click.echo(render_markdown(evaluation))

@@ -55,7 +55,7 @@ def _checks(value: str, plugins: Any) -> tuple[str, ...]:
 
 @hookimpl
 def scaler_register_commands(cli: click.Group) -> None:
-    from scaler import cli as app
+    from scaler.commands import common as app
 
     @cli.command("synth")
     @click.argument(
@@ -183,7 +183,7 @@ def scaler_register_commands(cli: click.Group) -> None:
         from scaler.synth.llm import Recorder, parse_llm_spec
         from scaler.synth.pipeline import Pipeline, SynthSettings, journal_path, write_accepted
 
-        plugins = app._plugins()
+        plugins = app.plugins_of_run()
         names = _checks(check_names, plugins)
         loaded = []
         for path in problems:
@@ -208,7 +208,7 @@ def scaler_register_commands(cli: click.Group) -> None:
         journal = Journal(journal_path(output))
         counts: Counter[str] = Counter()
         try:
-            with app._sandbox(backend) as sandbox, app._progress() as bar:
+            with app.open_sandbox(backend) as sandbox, app.progress_bar() as bar:
                 check_settings = CheckSettings(trials=trials, depth_runs=trials, budget=budget)
                 context = CheckContext(sandbox, plugins, check_settings, _measure(tokenizer))
                 task = bar.add_task("synth", total=len(loaded), status="")
@@ -278,11 +278,11 @@ def scaler_register_commands(cli: click.Group) -> None:
         from scaler.synth.checks import CheckContext, CheckSettings
         from scaler.synth.validate import plot_reasons, render_report, validate_envs
 
-        plugins = app._plugins()
+        plugins = app.plugins_of_run()
         envs = _load_envs(pool, fmt, plugins)
         names = _checks(check_names, plugins)
         settings = CheckSettings(trials=trials, depth_runs=trials, budget=budget)
-        with app._sandbox(backend) as sandbox, app._progress() as bar:
+        with app.open_sandbox(backend) as sandbox, app.progress_bar() as bar:
             context = CheckContext(sandbox, plugins, settings, _measure(tokenizer))
             task = bar.add_task("validate", total=len(envs), status="")
             cards = validate_envs(
@@ -297,9 +297,9 @@ def scaler_register_commands(cli: click.Group) -> None:
             plot = plot_reasons(cards, report.with_suffix(".png"))
             report.write_text(render_report(cards, names, plot), encoding="utf-8")
         if as_json:
-            app._print_json([card.to_dict() for card in cards])
+            app.print_json([card.to_dict() for card in cards])
         else:
-            app._table(
+            app.table(
                 f"{sum(c.ok for c in cards)} of {len(cards)} environments pass",
                 ["env", *names],
                 [
@@ -335,9 +335,9 @@ def scaler_register_commands(cli: click.Group) -> None:
         from scaler.calibration import calibrate_envs
         from scaler.pool import write_pool
 
-        plugins = app._plugins()
+        plugins = app.plugins_of_run()
         envs = _load_envs(pool, fmt, plugins)
-        with app._sandbox(backend) as sandbox:
+        with app.open_sandbox(backend) as sandbox:
             calibrations = calibrate_envs(envs, sandbox, budget, measure=_measure(tokenizer))
         updated = [
             attrs.evolve(env, scale_params=c.scale_params, levels=c.levels)
@@ -349,9 +349,9 @@ def scaler_register_commands(cli: click.Group) -> None:
             for env, new in zip(envs, updated, strict=True)
         ]
         if as_json:
-            app._print_json(rows)
+            app.print_json(rows)
             return
-        app._table(
+        app.table(
             f"{len(rows)} environments recalibrated into {output}",
             ["env", "levels before", "levels after", "same"],
             [
@@ -371,12 +371,12 @@ def _load_envs(pool: Path, fmt: str | None, plugins: Any) -> list[Any]:
 
 
 def _synth_summary(outcomes: Sequence[Any], output: Path, written: int, as_json: bool) -> None:
-    from scaler import cli as app
+    from scaler.commands import common as app
 
     rejected = [o for o in outcomes if o.status == "rejected"]
     failed = [o for o in outcomes if o.status == "failed"]
     if as_json:
-        app._print_json(
+        app.print_json(
             {
                 "pool": str(output),
                 "accepted": written,
@@ -387,7 +387,7 @@ def _synth_summary(outcomes: Sequence[Any], output: Path, written: int, as_json:
             }
         )
         return
-    app._table(
+    app.table(
         f"{written} accepted into {output}; {len(rejected)} rejected; {len(failed)} failed",
         ["problem", "status", "stage", "check", "reason"],
         [[o.problem_id, o.status, o.stage, o.check, o.reason] for o in [*rejected, *failed]],

@@ -24,7 +24,7 @@ def scaler_register_trainers(register: Any) -> None:
 
 @hookimpl
 def scaler_register_commands(cli: click.Group) -> None:
-    from scaler import cli as app
+    from scaler.commands import common as app
 
     @cli.command("train")
     @click.argument(
@@ -96,8 +96,8 @@ def scaler_register_commands(cli: click.Group) -> None:
                 )
             composed = validate(planned)
             if as_json:
-                app._print_json(to_dict(composed))
+                app.print_json(to_dict(composed))
             else:
                 click.echo("\n".join(planned))
             return
-        launch.train(train_config, overrides, ray_address, app._plugins().spec, state_file)
+        launch.train(train_config, overrides, ray_address, app.plugins_of_run().spec, state_file)

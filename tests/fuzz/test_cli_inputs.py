@@ -20,7 +20,8 @@ from click.testing import CliRunner
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from scaler.cli import key_values, main, parse_levels
+from scaler.cli import main
+from scaler.commands.common import key_values, parse_levels
 from scaler.errors import ScalerError
 from scaler.evaluate.policies import OpenAIPolicy
 from scaler.pool import load_pool

@@ -1,0 +1,174 @@
+"""What the commands share: the run's plugin set, sandboxes, options, tables, JSON and progress.
+
+Public, so that a plugin's commands look and behave like the core's: ``@json_option`` prints the
+same JSON, ``open_sandbox("auto")`` makes the same choice with the same warning.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+import structlog
+from rich.console import Console
+from rich.table import Table
+
+from scaler.errors import ScalerError
+from scaler.plugins import Plugins
+from scaler.sandbox.selection import PROCESS_WARNING, diagnose
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from scaler.sandbox.image import BuiltImage, Mode
+
+log = structlog.get_logger("scaler.cli")
+
+
+def plugins_of_run() -> Plugins:
+    """The plugin set the command line loaded (``--plugin`` and the environment)."""
+    plugins: Plugins = click.get_current_context().find_root().obj["plugins"]
+    return plugins
+
+
+def print_json(data: Any) -> None:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    # A lone surrogate (from a JSON escape or undecodable argv) cannot be written as UTF-8;
+    # in a JSON string its backslash escape is exactly how JSON spells it.
+    click.echo(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(cell) for cell in row))
+    Console(soft_wrap=True).print(table)
+
+
+def open_sandbox(
+    name: str,
+    workers: int | None = None,
+    options: Mapping[str, Any] | None = None,
+    source: str | None = None,
+) -> Any:
+    """The named backend. For ``auto``, where Docker answers but the sandbox image is missing,
+    the image is built first (about two minutes, once), so that Docker is what runs the jobs.
+
+    ``options`` come from the [sandbox] table of the config file ``source``; errors name both.
+    """
+    plugins = plugins_of_run()
+    options = {**(options or {}), **({"workers": workers} if workers else {})}
+    if name != "auto":
+        return sandbox_from(plugins, name, options, source)
+    _, choice = diagnose(plugins)
+    if choice.backend == "process" and choice.can_build_image:
+        click.echo(
+            "Docker answers but the sandbox image is not built: building it now "
+            "(about two minutes, once; `scaler sandbox build-image` does the same)",
+            err=True,
+        )
+        try:
+            built = build_image_with_progress(None, "auto")
+        except ScalerError as exc:
+            log.warning("the sandbox image could not be built", error=str(exc))
+        else:
+            click.echo(built_line(built), err=True)
+            _, choice = diagnose(plugins)
+    if choice.backend == "process":
+        log.warning(PROCESS_WARNING, reason=choice.reason)
+    return sandbox_from(plugins, choice.backend, options, source)
+
+
+def sandbox_from(
+    plugins: Plugins, name: str, options: Mapping[str, Any], source: str | None
+) -> Any:
+    return plugins.build("sandboxes", name, options, table="sandbox", source=source)
+
+
+def build_image_with_progress(tag: str | None, mode: Mode) -> BuiltImage:
+    """Build the sandbox image, its current stage and the time so far shown on stderr."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from scaler.sandbox.image import build_image, docker_client
+
+    columns = (SpinnerColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("building the sandbox image", total=None)
+        return build_image(
+            docker_client(),
+            tag,
+            mode,
+            log=lambda message: progress.update(task, description=message),
+        )
+
+
+def built_line(built: BuiltImage) -> str:
+    return (
+        f"built {built.tag} ({built.method}, {built.size_bytes / 1e6:.0f} MB) "
+        f"in {built.seconds:.0f} s"
+    )
+
+
+def parse_levels(text: str | None) -> list[int] | None:
+    """``--levels 0,3,5`` -> sorted levels; None (every level) when not given."""
+    if not text:
+        return None
+    try:
+        return sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError as exc:
+        raise click.BadParameter(f"{text!r}: expected integers", param_hint="--levels") from exc
+
+
+def key_values(pairs: Sequence[str], option: str) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of a repeatable option; values parsed as JSON where they parse."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint=option)
+        try:
+            options[key] = json.loads(value)
+        except (json.JSONDecodeError, RecursionError):
+            options[key] = value
+    return options
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+pool_option = click.option(
+    "--pool",
+    type=click.Path(dir_okay=True, path_type=Path),
+    help="A native pool (JSONL file or directory); default: every installed environment.",
+)
+backend_option = click.option(
+    "--backend",
+    default="auto",
+    show_default=True,
+    help="Sandbox backend that runs generators and solutions: auto (docker when the engine "
+    "answers and the image is built, else process), docker, process, or a plugin's.",
+)
+
+
+def progress_bar() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=Console(stderr=True),
+    )
