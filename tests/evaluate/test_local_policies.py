@@ -2,23 +2,23 @@
 
 The ``hf`` tests need torch and transformers (the ``verl`` tox env has both; CI runs them
 there) and build their models in the test, so nothing comes from a hub. vLLM cannot run on
-these CPU-only machines, so its test drives the policy through a stand-in ``vllm`` module that
-records what the policy asks of the engine.
+these CPU-only machines, so its test drives the policy through a stand-in ``vllm`` module
+(``tests/fake_vllm.py``) that records what the policy asks of the engine.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import types
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
 from scaler.errors import ConfigError, ScalerError
 from scaler.evaluate.envs import result_lines
 from scaler.plugins import Plugins
+from tests import fake_vllm as fake_vllm_module
 from tests import tiny_model
 from tests.evaluate.test_envs import ENVS
 
@@ -146,40 +146,13 @@ def test_unknown_policy_options_are_refused_naming_the_option(run: Any, tmp_path
     assert "--policy-option" in err and "temprature" in err
 
 
-class _Engine:
-    """Stands in for ``vllm.LLM`` (no GPU here): records its options and each chat call."""
-
-    made: ClassVar[list[dict[str, Any]]] = []
-    calls: ClassVar[list[tuple[list[Any], Any, dict[str, Any]]]] = []
-
-    def __init__(self, **options: Any) -> None:
-        self.made.append(options)
-
-    def chat(self, chats: list[Any], sampling: Any, **options: Any) -> list[Any]:
-        self.calls.append((chats, sampling, options))
-        return [
-            types.SimpleNamespace(
-                outputs=[
-                    types.SimpleNamespace(text=f"{chat[-1]['content']}#{i}")
-                    for i in range(sampling.n)
-                ]
-            )
-            for chat in chats
-        ]
-
-
 @pytest.fixture
-def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> type[_Engine]:
-    module = types.ModuleType("vllm")
-    module.LLM = _Engine  # type: ignore[attr-defined]
-    module.SamplingParams = types.SimpleNamespace  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "vllm", module)
-    _Engine.made, _Engine.calls = [], []
-    return _Engine
+def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> type[fake_vllm_module.Engine]:
+    return fake_vllm_module.install(monkeypatch)
 
 
 def test_vllm_policy_asks_one_batch_with_n_samples_and_the_papers_decoding(
-    fake_vllm: type[_Engine],
+    fake_vllm: type[fake_vllm_module.Engine],
 ) -> None:
     policy = Plugins.load(environ={}).get("policies", "vllm")(
         "/models/q", max_tokens=64, tensor_parallel_size=2, chat_template_kwargs={"x": 1}
