@@ -29,7 +29,7 @@ from scaler.instances import InstanceFactory, Request
 from scaler.model import EnvSpec, Program
 from scaler.plugins import Plugins
 from scaler.sandbox.jobs import Job, JobResult
-from scaler.sandbox.process import WorkerLost
+from scaler.sandbox.pool import WorkerLost
 from scaler.verify import verify
 
 #: Instances per sandbox round, about one training step's worth of prompts for one worker pool.

@@ -52,9 +52,19 @@ from scaler.sandbox.image import (
     image_status,
     runner_sha256,
 )
-from scaler.sandbox.jobs import STATUSES, Job, JobResult
-from scaler.sandbox.pool import SandboxClosed, WorkerPool
-from scaler.sandbox.process import WorkerLost, default_cache_dir
+from scaler.sandbox.jobs import Job, JobResult
+from scaler.sandbox.pool import (
+    SandboxClosed,
+    WorkerLost,
+    WorkerPool,
+    answer_budget,
+    check_answer,
+    is_ready,
+    lost_job,
+    next_line,
+    parse_message,
+)
+from scaler.sandbox.process import default_cache_dir
 
 log = structlog.get_logger("scaler.sandbox")
 
@@ -314,14 +324,14 @@ class _Container:
                 workdir="/tmp",
             )["Id"]
             self.stream = AttachStream(self.api.exec_start(exec_id, socket=True))
-            hello = self._read_json(time.monotonic() + READY_TIMEOUT_S)
+            hello = parse_message(self.stream.read_line(time.monotonic() + READY_TIMEOUT_S))
         except (docker.errors.DockerException, WorkerLost) as exc:
             detail = self.stream.stderr_tail() if self.stream else ""
             raise ScalerError(
                 f"could not start a sandbox container from {self.spec.image}: {exc}"
                 + (f"\n{detail}" if detail else "")
             ) from None
-        if hello.get("ready") is not True or hello.get("protocol") != runner.PROTOCOL:
+        if not is_ready(hello):
             raise ScalerError(f"the sandbox runner in {self.spec.image} said {hello!r}")
 
     def run(self, job: Job, job_id: int, retry: bool = True) -> JobResult:
@@ -346,17 +356,12 @@ class _Container:
             self.retire("the runner was lost")
             if retry and not oom and isinstance(exc, _StreamEnded):
                 return self.run(job, job_id, retry=False)
-            return JobResult(
+            return lost_job(
+                exc,
+                started,
                 status="memory" if oom else "runtime-error",
-                exit_code=None,
-                stdout="",
-                stderr=(
-                    f"sandbox worker died: {exc}"
-                    + (" (the kernel's OOM killer ran in its container)" if oom else "")
-                    + (f"\n[runner stderr]\n{detail}" if detail else "")
-                ),
-                wall_s=time.monotonic() - started,
-                cpu_s=0.0,
+                detail=(" (the kernel's OOM killer ran in its container)" if oom else "")
+                + (f"\n[runner stderr]\n{detail}" if detail else ""),
             )
 
     def _exchange(self, job: Job, job_id: int) -> JobResult:
@@ -364,11 +369,9 @@ class _Container:
         assert self.stream is not None
         self.jobs_done += 1
         with self.builds.compiling(job.program):
-            deadline = time.monotonic() + _answer_budget(job)
+            deadline = time.monotonic() + answer_budget(job, ANSWER_GRACE_S)
             self.stream.send(json.dumps(job.to_wire(job_id)).encode() + b"\n", deadline)
-            answer = self._read_json(deadline)
-            if answer.get("id") != job_id or answer.get("status") not in STATUSES:
-                raise WorkerLost(f"garbled output: {json.dumps(answer)[:200]}")
+            answer = check_answer(parse_message(self.stream.read_line(deadline)), job_id)
             if "build" in answer and job.program.language == "cpp":
                 self.builds.publish(job.program.hash, answer["build"])
         if self.stream.buffered():  # more than one line for one request: not to be trusted
@@ -414,17 +417,6 @@ class _Container:
             return False
         counts = [line.split()[1] for line in output.splitlines() if line.startswith("oom_kill ")]
         return bool(counts) and counts[0] != "0"
-
-    def _read_json(self, deadline: float) -> dict[str, Any]:
-        assert self.stream is not None
-        line = self.stream.read_line(deadline)
-        try:
-            message = json.loads(line)
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
-            raise WorkerLost(f"garbled output: {line[:200]!r}")
-        return message
 
 
 class _Builds:
@@ -495,15 +487,8 @@ class AttachStream:
             raise _StreamEnded(f"could not send the job: {exc}") from None
 
     def read_line(self, deadline: float) -> bytes:
-        """One line of the runner's stdout, read with a deadline (a hung runner must not hang
-        the host)."""
-        scanned = 0
-        while (end := self.out.find(b"\n", scanned)) < 0:
-            scanned = len(self.out)
-            self._receive(deadline)
-        line = bytes(self.out[:end])
-        del self.out[: end + 1]
-        return line
+        """One line of the runner's stdout, which must come by ``deadline``."""
+        return next_line(self.out, lambda: self._receive(deadline))
 
     def read_to_end(self, deadline: float) -> tuple[bytes, bytes]:
         """Everything until the stream ends: stdout, and the end of stderr."""
@@ -586,11 +571,6 @@ def _buffered_past_headers(sock: Any, raw: socket.socket) -> bytes:
         return b""
     finally:
         raw.settimeout(timeout)
-
-
-def _answer_budget(job: Job) -> float:
-    compile_s = runner.COMPILE_LIMITS.wall_s if job.program.language == "cpp" else 0.0
-    return job.limits.wall_s + compile_s + ANSWER_GRACE_S
 
 
 def _runner_command(runner_path: str | None, oom_events: str | None) -> list[str]:

@@ -3,7 +3,9 @@
 Each worker (a runner process, a container) is owned by one thread that starts it, takes jobs
 from a queue shared by all, and stops it; so a batch runs in parallel across the workers and
 any number of threads may submit at once. Backends say how a worker is made and what to
-release when the pool closes.
+release when the pool closes. The host's half of the runner's protocol (newline-delimited JSON:
+a hello, then one answer per job) is here too, since every backend reads the same lines from
+its own kind of stream.
 """
 
 from __future__ import annotations
@@ -11,20 +13,85 @@ from __future__ import annotations
 import atexit
 import contextlib
 import itertools
+import json
 import queue
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
-from scaler.sandbox.jobs import Job, JobResult
+from scaler.sandbox import runner
+from scaler.sandbox.jobs import STATUSES, Job, JobResult
 
 _Pool = TypeVar("_Pool", bound="WorkerPool")
 
 
 class SandboxClosed(RuntimeError):
     pass
+
+
+class WorkerLost(Exception):
+    """The runner died, went silent, or wrote something that is not its answer."""
+
+
+def next_line(buffer: bytearray, receive: Callable[[], None]) -> bytes:
+    """The first line in ``buffer``, cut from it. ``receive`` adds what the runner wrote next
+    to ``buffer``, or raises WorkerLost when nothing comes by its deadline (a hung runner must
+    not hang the host); what follows the line stays for the next call."""
+    scanned = 0
+    while (end := buffer.find(b"\n", scanned)) < 0:
+        scanned = len(buffer)
+        receive()
+    line = bytes(buffer[:end])
+    del buffer[: end + 1]
+    return line
+
+
+def parse_message(line: bytes) -> dict[str, Any]:
+    """One line of the runner's protocol: a JSON object, else the worker is not to be trusted."""
+    try:
+        message = json.loads(line)
+    except ValueError:
+        message = None
+    if not isinstance(message, dict):
+        raise WorkerLost(f"garbled output: {line[:200]!r}")
+    return message
+
+
+def is_ready(hello: dict[str, Any]) -> bool:
+    """Whether a runner's first message says it is ready and speaks this host's protocol."""
+    return hello.get("ready") is True and hello.get("protocol") == runner.PROTOCOL
+
+
+def check_answer(answer: dict[str, Any], job_id: int) -> dict[str, Any]:
+    """``answer``, if it answers job ``job_id`` with a known status; any other message means
+    the stream is out of step (or forged by the job), so the worker is lost."""
+    if answer.get("id") != job_id or answer.get("status") not in STATUSES:
+        raise WorkerLost(f"garbled output: {json.dumps(answer)[:200]}")
+    return answer
+
+
+def answer_budget(job: Job, grace_s: float) -> float:
+    """How long the host waits for a job's answer: its wall-clock limit, a compile's when the
+    program may need one, and the backend's ``grace_s`` for the runner's own overhead."""
+    compile_s = runner.COMPILE_LIMITS.wall_s if job.program.language == "cpp" else 0.0
+    return job.limits.wall_s + compile_s + grace_s
+
+
+def lost_job(
+    exc: WorkerLost, started: float, status: str = "runtime-error", detail: str = ""
+) -> JobResult:
+    """The result of a job whose worker was lost under it (``detail`` is appended to why)."""
+    return JobResult(
+        status=status,
+        exit_code=None,
+        stdout="",
+        stderr=f"sandbox worker died: {exc}{detail}",
+        wall_s=time.monotonic() - started,
+        cpu_s=0.0,
+    )
 
 
 class Worker(Protocol):

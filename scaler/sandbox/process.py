@@ -31,8 +31,18 @@ from typing import Any
 
 from scaler.errors import ConfigError
 from scaler.sandbox import runner
-from scaler.sandbox.jobs import STATUSES, Job, JobResult
-from scaler.sandbox.pool import SandboxClosed, WorkerPool
+from scaler.sandbox.jobs import Job, JobResult
+from scaler.sandbox.pool import (
+    SandboxClosed,
+    WorkerLost,
+    WorkerPool,
+    answer_budget,
+    check_answer,
+    is_ready,
+    lost_job,
+    next_line,
+    parse_message,
+)
 
 #: Jobs of worker i run as a uid (and gid) from this range that no account and no other sandbox
 #: on the host uses, so that killing "every process of the uid" after a job is exact.
@@ -53,10 +63,6 @@ def default_cache_dir() -> Path:
         return Path(scaler_cache) / "sandbox"
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "scaler" / "sandbox"
-
-
-class WorkerLost(Exception):
-    """The runner died, went silent, or wrote something that is not its answer."""
 
 
 class ProcessSandbox(WorkerPool):
@@ -146,11 +152,11 @@ class _Worker:
             start_new_session=True,  # a terminal's Ctrl-C is for the host, which stops runners
         )
         try:
-            hello = self._read_json(time.monotonic() + READY_TIMEOUT_S)
+            hello = parse_message(self._read_line(time.monotonic() + READY_TIMEOUT_S))
         except WorkerLost as exc:
             self.stop()
             raise RuntimeError(f"sandbox runner did not start: {exc}") from None
-        if hello.get("ready") is not True or hello.get("protocol") != runner.PROTOCOL:
+        if not is_ready(hello):
             self.stop()
             raise RuntimeError(f"sandbox runner said {hello!r} instead of being ready")
 
@@ -160,21 +166,13 @@ class _Worker:
         started = time.monotonic()
         try:
             self._send(job.to_wire(job_id))
-            answer = self._read_json(started + _answer_budget(job))
-            if answer.get("id") != job_id or answer.get("status") not in STATUSES:
-                raise WorkerLost(f"garbled output: {json.dumps(answer)[:200]}")
+            line = self._read_line(started + answer_budget(job, ANSWER_GRACE_S))
+            answer = check_answer(parse_message(line), job_id)
         except WorkerLost as exc:
             if self.closing.is_set():
                 raise SandboxClosed("ProcessSandbox closed while the job ran") from exc
             self.restart()
-            return JobResult(
-                status="runtime-error",
-                exit_code=None,
-                stdout="",
-                stderr=f"sandbox worker died: {exc}",
-                wall_s=time.monotonic() - started,
-                cpu_s=0.0,
-            )
+            return lost_job(exc, started)
         if self._buffer:  # more than one line for one request: the stream is not to be trusted
             self.restart()
         return JobResult.from_wire(answer)
@@ -214,25 +212,14 @@ class _Worker:
         except OSError as exc:
             raise WorkerLost(f"could not send the job: {exc}") from None
 
-    def _read_json(self, deadline: float) -> dict[str, Any]:
-        line = self._read_line(deadline)
-        try:
-            message = json.loads(line)
-        except ValueError:
-            message = None
-        if not isinstance(message, dict):
-            raise WorkerLost(f"garbled output: {line[:200]!r}")
-        return message
-
     def _read_line(self, deadline: float) -> bytes:
-        """One line from the runner, read with a deadline (a hung runner must not hang us)."""
+        """One line from the runner's stdout, which must come by ``deadline``."""
         assert self.proc is not None and self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         poller = select.poll()
         poller.register(fd, select.POLLIN)
-        scanned = 0
-        while (end := self._buffer.find(b"\n", scanned)) < 0:
-            scanned = len(self._buffer)
+
+        def receive() -> None:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not poller.poll(remaining * 1000):
                 raise WorkerLost("no answer in time")
@@ -240,9 +227,8 @@ class _Worker:
             if not chunk:
                 raise WorkerLost(f"its output ended (exit status {self._exit_status()})")
             self._buffer += chunk
-        line = bytes(self._buffer[:end])
-        del self._buffer[: end + 1]
-        return line
+
+        return next_line(self._buffer, receive)
 
     def _exit_status(self) -> int | None:
         assert self.proc is not None
@@ -250,11 +236,6 @@ class _Worker:
             return self.proc.wait(1.0)
         except subprocess.TimeoutExpired:
             return None
-
-
-def _answer_budget(job: Job) -> float:
-    compile_s = runner.COMPILE_LIMITS.wall_s if job.program.language == "cpp" else 0.0
-    return job.limits.wall_s + compile_s + ANSWER_GRACE_S
 
 
 def _runner_env() -> dict[str, str]:
