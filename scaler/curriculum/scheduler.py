@@ -22,7 +22,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import structlog
 
 from scaler.curriculum.buffer import InstanceBuffer
 from scaler.curriculum.config import CurriculumConfig
@@ -31,12 +30,13 @@ from scaler.curriculum.curation import INSTANCE_FAILURE, Curation, Retirement
 from scaler.curriculum.state import FORMAT, CurriculumState, rng_state, set_rng_state
 from scaler.errors import ConfigError, InstanceError, ScalerError
 from scaler.instances import InstanceFactory, Request
+from scaler.logs import get_logger
 from scaler.model import EnvSpec, Instance
 
 if TYPE_CHECKING:
     from scaler.plugins import Plugins
 
-log = structlog.get_logger("scaler.curriculum")
+log = get_logger(__name__)
 
 #: Other seeds tried for a group whose instance cannot be built, before the env is retired.
 RETRIES = 2

@@ -39,9 +39,9 @@ from types import FrameType
 from typing import Any, cast
 
 import attrs
-import structlog
 
 from scaler.errors import ConfigError, ScalerError
+from scaler.logs import get_logger
 from scaler.model import Program
 from scaler.sandbox import runner
 from scaler.sandbox.image import (
@@ -66,7 +66,7 @@ from scaler.sandbox.pool import (
 )
 from scaler.sandbox.process import default_cache_dir
 
-log = structlog.get_logger("scaler.sandbox")
+log = get_logger(__name__)
 
 #: Every container this backend starts carries this label, valued with its sandbox's id.
 LABEL = "org.scaler.sandbox"

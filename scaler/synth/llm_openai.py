@@ -24,9 +24,8 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-import structlog
-
 from scaler.errors import ConfigError
+from scaler.logs import get_logger
 from scaler.synth.llm import (
     Completion,
     LLMError,
@@ -36,7 +35,7 @@ from scaler.synth.llm import (
     whole_option,
 )
 
-log = structlog.get_logger("scaler.synth")
+log = get_logger(__name__)
 
 DEFAULT_BASE_URL = "http://localhost:8000/v1"
 

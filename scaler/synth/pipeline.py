@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import structlog
 
 from scaler.calibration import calibrate_envs
 from scaler.errors import InstanceError, ScalerError
 from scaler.files import write_atomic
+from scaler.logs import get_logger
 from scaler.model import EnvSpec, Program, Provenance
 from scaler.official_pool import slug
 from scaler.pool import env_from_dict
@@ -41,7 +41,7 @@ from scaler.synth.stages import Extractor, Rejected, Synthesizer
 if TYPE_CHECKING:
     from scaler.plugins import Plugins
 
-log = structlog.get_logger("scaler.synth")
+log = get_logger(__name__)
 
 #: The checks a new generator must pass before calibration, in the method's order, then ours
 #: (budget runs after calibration).

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import structlog
 
 from scaler.config import Component, RunConfig
 from scaler.errors import ScalerError
+from scaler.logs import get_logger
 from scaler.plugins import PluginSpec, process_plugins
 from scaler.train.config import FROM_RUN_CONFIG, TRAINER_NAME, TrainConfig, parse_options
 from scaler.train.preset import compose_overrides
 
-log = structlog.get_logger("scaler.train")
+log = get_logger(__name__)
 
 
 def plan(config: TrainConfig, overrides: Sequence[str] = ()) -> list[str]:

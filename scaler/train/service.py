@@ -22,17 +22,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from scaler.curriculum.metrics import FILE_NAME as METRICS_FILE
 from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics
 from scaler.curriculum.scheduler import RolloutResult, Scheduler, StepReport
 from scaler.curriculum.state import CurriculumState
 from scaler.errors import ScalerError
 from scaler.files import write_atomic
+from scaler.logs import get_logger
 from scaler.train.rows import verl_row
 
-log = structlog.get_logger("scaler.train")
+log = get_logger(__name__)
 
 STATE_FILE = "curriculum_state.json"
 
