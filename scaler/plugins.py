@@ -41,6 +41,16 @@ from scaler.errors import ConfigError, EnvSpecError, ScalerError, UnknownName
 
 #: The core's own implementations, loaded as plugins like any other (dogfooding).
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "scaler.commands.bench",
+    "scaler.commands.envs",
+    "scaler.commands.export",
+    "scaler.commands.plugins",
+    "scaler.commands.pool",
+    "scaler.commands.run",
+    "scaler.commands.sandbox",
+    "scaler.commands.simulate",
+    "scaler.commands.train",
+    "scaler.commands.verify",
     "scaler.default_plugins.checks",
     "scaler.default_plugins.curriculum",
     "scaler.default_plugins.evaluation",
@@ -51,7 +61,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "scaler.default_plugins.sources",
     "scaler.default_plugins.synth_commands",
     "scaler.default_plugins.synthesis",
-    "scaler.default_plugins.train_commands",
+    "scaler.default_plugins.trainers",
     "scaler.default_plugins.verifiers",
 )
 

@@ -15,29 +15,40 @@ the state names the last complete step and ``resume`` drops any metrics line bey
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import structlog
 
 from scaler.catalog import resolve_envs
 from scaler.config import Component, RunConfig
 from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics
 from scaler.curriculum.scheduler import Scheduler, StepReport
 from scaler.curriculum.state import CurriculumState
-from scaler.errors import ConfigError, ScalerError
+from scaler.errors import ConfigError, ScalerError, UnknownName
 from scaler.files import write_atomic
 from scaler.instances import InstanceFactory
-from scaler.trainer import Trainer
+from scaler.trainer import LoopOwner, Trainer
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from scaler.plugins import Plugins
     from scaler.sandbox.jobs import Sandbox
 
+    #: Opens the sandbox a run names: ``open(component, source)``, ``source`` being the config
+    #: file whose [sandbox] table the component came from. The caller's: the command line's
+    #: builds a missing Docker image first, with a progress display.
+    SandboxOpener = Callable[[Component, str | None], AbstractContextManager[Sandbox]]
+
 STATE_FORMAT = 1
+
+log = structlog.get_logger("scaler.run")
 
 
 def build_trainer(component: Component, plugins: Plugins, source: str | None) -> Trainer:
@@ -126,6 +137,11 @@ class Run:
     def step(self) -> int:
         return self.scheduler.step
 
+    def steps_to_do(self, steps: int | None) -> int:
+        """``steps`` more steps, or by default those left up to the config's ``run.steps``: all
+        of them for a new run, none for a resumed one that already got there."""
+        return steps or self.config.steps - self.step
+
     def execute(self, steps: int, on_step: Callable[[StepReport], None] | None = None) -> RunInfo:
         """Run ``steps`` more steps, saving after each; then write the report and the plots."""
         metrics_file = self.directory / "metrics.jsonl"
@@ -208,6 +224,77 @@ def saved_config(directory: str | Path) -> RunConfig:
     return RunConfig.from_dict(data, str(path))
 
 
+@contextlib.contextmanager
+def started_run(
+    config: RunConfig, plugins: Plugins, open_sandbox: SandboxOpener, directory: Path | None
+) -> Iterator[Run]:
+    """A new run of ``config`` (see ``Run.start``) in the sandbox it names; the run and the
+    sandbox are closed on leaving."""
+    with open_sandbox(config.sandbox, config.source) as sandbox:
+        run = Run.start(config, plugins, sandbox, directory)
+        try:
+            yield run
+        finally:
+            run.close()
+
+
+@contextlib.contextmanager
+def resumed_run(
+    directory: Path, plugins: Plugins, open_sandbox: SandboxOpener, backend: str | None = None
+) -> Iterator[Run]:
+    """The run saved in ``directory``, continued in the sandbox it was saved with, or in the
+    backend ``backend`` when that names another one (then without the saved options, which
+    belong to the saved backend); the run and the sandbox are closed on leaving."""
+    saved = saved_config(directory)
+    sandbox = saved.sandbox
+    if backend is not None and backend != sandbox.name:
+        sandbox = Component(backend)
+    with open_sandbox(sandbox, saved.source) as box:
+        run = Run.resume(directory, plugins, box, saved)
+        try:
+            yield run
+        finally:
+            run.close()
+
+
+def launch_loop_owner(
+    config: RunConfig, plugins: Plugins, steps: int | None, out: Path | None
+) -> bool:
+    """Hand the run to a trainer that drives its own loop (verl); False for the others.
+
+    ``scaler run`` takes every trainer's config, so a loop owner's is handed over whole:
+    ``steps`` overrides ``run.steps``, ``out`` is its checkpoint directory (see ``LoopOwner``).
+    """
+    factory = plugins.get("trainers", config.trainer.name)
+    if not isinstance(factory, LoopOwner):
+        return False
+    log.info("launching", trainer=config.trainer.name, steps=steps or config.steps)
+    factory.launch(config, steps=steps, out=out, plugins=plugins.spec)
+    return True
+
+
+#: The config field that names each kind of component looked up by name outside
+#: ``Plugins.build`` (which names the field itself), for errors about an unknown name.
+_NAMING_FIELDS = {
+    "environment": "pool.envs",
+    "prompt": "prompt.name",
+    "trainer": "trainer.name",
+}
+
+
+@contextlib.contextmanager
+def names_located_in(config: RunConfig) -> Iterator[None]:
+    """An unknown name that a config file gave is reported with the file and the field, as a
+    ``ConfigError``; names not from a file (the defaults, command-line options) stay as they are."""
+    try:
+        yield
+    except UnknownName as exc:
+        field = _NAMING_FIELDS.get(exc.kind)
+        if config.source is None or field is None:
+            raise
+        raise ConfigError(str(exc), path=config.source, field=field) from exc
+
+
 def _refuse_a_used_directory(target: Path) -> None:
     if (target / "state.json").exists():
         raise ScalerError(
@@ -275,8 +362,40 @@ def _labelled(
     return lambda report: on_step(label, report)
 
 
+def simulation_config(
+    *,
+    steps: int,
+    seed: int,
+    batch_size: int,
+    pool: Path | None,
+    backend: str,
+    controller: str,
+    curation: str,
+    window: int,
+) -> RunConfig:
+    """The run ``scaler simulate`` makes of its options: the simulated learner on ``pool`` (every
+    installed environment when None), written under runs/. ``window`` goes to every curation
+    but ``all``, which takes no window."""
+    window_options = {} if curation == "all" else {"window": window}
+    return RunConfig(
+        steps=steps,
+        seed=seed,
+        batch_size=batch_size,
+        pool_paths=(str(pool),) if pool else (),
+        sandbox=Component(backend),
+        controller=Component(controller),
+        curation=Component(curation, window_options),
+        out="runs",
+    )
+
+
 def compare_configs(base: RunConfig, items: Sequence[str]) -> dict[str, RunConfig]:
-    """``--compare`` items: a controller name, or ``controller@curation``."""
+    """``--compare`` items: a controller name, or ``controller@curation``.
+
+    No item at all is refused here, before a sandbox is opened for runs that would not come.
+    """
+    if not items:
+        raise ConfigError("nothing to compare", field="--compare")
     configs = {}
     for item in items:
         controller, _, curation = item.partition("@")

@@ -1,4 +1,4 @@
-"""The curriculum's own controllers, curation policies and the simulator, as plugins."""
+"""The curriculum's own controllers and curation policies, as plugins."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from scaler.curriculum.controllers import (
     ScalerController,
 )
 from scaler.curriculum.curation import AllEnvironments, ProgressWindow, ScalerWindow
-from scaler.curriculum.simulator import SimulateTrainer
 from scaler.hookspecs import hookimpl
 
 
@@ -28,8 +27,3 @@ def scaler_register_curation(register: Any) -> None:
     register("scaler-window", ScalerWindow)
     register("all", AllEnvironments)
     register("progress-window", ProgressWindow)
-
-
-@hookimpl
-def scaler_register_trainers(register: Any) -> None:
-    register("simulate", SimulateTrainer)

@@ -25,7 +25,7 @@ from scaler.train.preset import compose_overrides, format_value
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
-MODULE = "scaler.default_plugins.train_commands"
+MODULE = "scaler.default_plugins.trainers"
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,20 @@
+"""The trainers a run config names, as plugins: the simulator and the verl bridge.
+
+Importing the verl bridge imports no verl, Hydra or Ray: a run imports those only when it
+launches verl, so ``scaler`` without verl installed still lists and checks the ``verl`` trainer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scaler.curriculum.simulator import SimulateTrainer
+from scaler.hookspecs import hookimpl
+from scaler.train.config import TRAINER_NAME
+from scaler.train.launch import VerlTrainer
+
+
+@hookimpl
+def scaler_register_trainers(register: Any) -> None:
+    register("simulate", SimulateTrainer)
+    register(TRAINER_NAME, VerlTrainer)
