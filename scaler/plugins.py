@@ -41,15 +41,18 @@ from scaler.errors import ConfigError, EnvSpecError, ScalerError, UnknownName
 
 #: The core's own implementations, loaded as plugins like any other (dogfooding).
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "scaler.commands.calibrate",
+    "scaler.commands.eval",
+    "scaler.commands.synth",
+    "scaler.commands.validate",
     "scaler.default_plugins.checks",
     "scaler.default_plugins.curriculum",
-    "scaler.default_plugins.evaluation",
     "scaler.default_plugins.importers",
     "scaler.default_plugins.llms",
+    "scaler.default_plugins.policies",
     "scaler.default_plugins.prompts",
     "scaler.default_plugins.sandboxes",
     "scaler.default_plugins.sources",
-    "scaler.default_plugins.synth_commands",
     "scaler.default_plugins.synthesis",
     "scaler.default_plugins.train_commands",
     "scaler.default_plugins.verifiers",
