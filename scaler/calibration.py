@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from scaler.errors import InstanceError
+from scaler.errors import InstanceError, ScalerError
 from scaler.instances import GENERATOR_LIMITS, generator_harness
 from scaler.levels import (
     DEFAULT_BUDGET_CHARS,
@@ -23,6 +23,9 @@ from scaler.levels import (
 )
 from scaler.model import EnvSpec, ScaleParam
 from scaler.sandbox.jobs import Job, Sandbox
+
+#: Sizes a generated input (``{"stdin", "shown_input"}``) against the budget.
+Measure = Callable[[Mapping[str, Any]], int]
 
 #: Inputs are random: an offset fits when the largest of these seeds' inputs fits.
 CALIBRATION_SEEDS: tuple[int, ...] = (0, 1, 2)
@@ -35,10 +38,34 @@ class Calibration:
     s_max: int
     levels: tuple[int, ...]
 
+    def apply(self, env: EnvSpec) -> EnvSpec:
+        """``env`` with the recomputed bases and level table."""
+        return attrs.evolve(env, scale_params=self.scale_params, levels=self.levels)
+
 
 def stdin_chars(generated: Mapping[str, Any]) -> int:
     """The reference code's measure of an input: characters of its stdin text."""
     return len(generated["stdin"])
+
+
+def input_measure(tokenizer: str | None = None) -> Measure:
+    """How inputs are sized against the budget: characters of stdin, or, given a local
+    Hugging Face tokenizer, tokens of the input as the policy is shown it (what a prompt
+    budget in tokens is about)."""
+    if tokenizer is None:
+        return stdin_chars
+    try:
+        from transformers import AutoTokenizer
+    except ImportError as exc:
+        raise ScalerError("--tokenizer needs transformers: pip install transformers") from exc
+    loaded = AutoTokenizer.from_pretrained(tokenizer)
+
+    def tokens(generated: Mapping[str, Any]) -> int:
+        shown = generated["shown_input"]
+        text = shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False)
+        return len(loaded.encode(text))
+
+    return tokens
 
 
 def calibrate_envs(
@@ -46,7 +73,7 @@ def calibrate_envs(
     sandbox: Sandbox,
     budget: int = DEFAULT_BUDGET_CHARS,
     seeds: Sequence[int] = CALIBRATION_SEEDS,
-    measure: Callable[[Mapping[str, Any]], int] = stdin_chars,
+    measure: Measure = stdin_chars,
 ) -> list[Calibration]:
     """Recompute bases, the largest fitting offset and the level table of every env.
 
@@ -90,3 +117,14 @@ def calibrate_envs(
         Calibration(env.id, based[i], s_max[i], level_offsets(s_max[i]))
         for i, env in enumerate(envs)
     ]
+
+
+def recalibrate(
+    envs: Sequence[EnvSpec],
+    sandbox: Sandbox,
+    budget: int = DEFAULT_BUDGET_CHARS,
+    measure: Measure = stdin_chars,
+) -> list[EnvSpec]:
+    """Every env with its bases and level table recomputed (``scaler calibrate``)."""
+    calibrations = calibrate_envs(envs, sandbox, budget, measure=measure)
+    return [c.apply(env) for env, c in zip(envs, calibrations, strict=True)]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from pathlib import Path
 
 from scaler.config import RunConfig
 from scaler.errors import ConfigError, UnknownName
 from scaler.model import EnvSpec
+from scaler.official_pool import import_official
 from scaler.plugins import Plugins
 from scaler.pool import load_pool
 
@@ -18,11 +21,29 @@ def available_envs(plugins: Plugins, pool: str | os.PathLike[str] | None = None)
     return load_pool(pool, output_types=plugins.registry("verifiers"))
 
 
+def pool_envs(
+    plugins: Plugins, pool: str | os.PathLike[str], fmt: str | None = None
+) -> list[EnvSpec]:
+    """A pool's environments in either format: ``native`` or ``scaler-official`` (the
+    official JSON; the default for a ``.json`` file)."""
+    fmt = fmt or ("scaler-official" if Path(pool).suffix == ".json" else "native")
+    if fmt == "scaler-official":
+        return list(import_official(Path(pool)).envs)
+    return available_envs(plugins, pool)
+
+
+def select_envs(envs: Sequence[EnvSpec], ids: Sequence[str]) -> list[EnvSpec]:
+    """The environments ``ids`` name, in that order; an id not among ``envs`` is refused."""
+    by_id = {env.id: env for env in envs}
+    for env_id in ids:
+        if env_id not in by_id:
+            raise UnknownName("environment", env_id, list(by_id))
+    return [by_id[env_id] for env_id in ids]
+
+
 def find_env(plugins: Plugins, env_id: str, pool: str | os.PathLike[str] | None = None) -> EnvSpec:
-    envs = {env.id: env for env in available_envs(plugins, pool)}
-    if env_id not in envs:
-        raise UnknownName("environment", env_id, list(envs))
-    return envs[env_id]
+    (env,) = select_envs(available_envs(plugins, pool), [env_id])
+    return env
 
 
 def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
@@ -41,10 +62,4 @@ def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
         found = list(envs.values())
     else:
         found = available_envs(plugins)
-    if not config.pool_envs:
-        return found
-    by_id = {env.id: env for env in found}
-    for env_id in config.pool_envs:
-        if env_id not in by_id:
-            raise UnknownName("environment", env_id, list(by_id))
-    return [by_id[env_id] for env_id in config.pool_envs]
+    return select_envs(found, config.pool_envs) if config.pool_envs else found

@@ -310,9 +310,7 @@ class Pipeline:
             )
         except InstanceError as exc:
             raise Rejected("calibrate", str(exc)) from exc
-        env = attrs.evolve(
-            provisional, scale_params=calibration.scale_params, levels=calibration.levels
-        )
+        env = calibration.apply(provisional)
         result = self.plugins.get("checks", "budget")(
             attrs.evolve(candidate, scale_params=env.scale_params, levels=env.levels),
             self.context,

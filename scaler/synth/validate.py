@@ -155,6 +155,13 @@ def plot_reasons(cards: Sequence[EnvCard], out: Path) -> Path:
     return out
 
 
+def write_report(cards: Sequence[EnvCard], checks: Sequence[str], path: Path) -> None:
+    """The markdown report at ``path``, with the chart of failed checks beside it (PNG)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plot = plot_reasons(cards, path.with_suffix(".png"))
+    path.write_text(render_report(cards, checks, plot), encoding="utf-8")
+
+
 def render_report(cards: Sequence[EnvCard], checks: Sequence[str], plot: Path | None) -> str:
     passed = sum(card.ok for card in cards)
     lines = [
