@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import structlog
 
 from scaler.catalog import resolve_envs
 from scaler.config import Component, RunConfig
@@ -33,6 +32,7 @@ from scaler.curriculum.state import CurriculumState
 from scaler.errors import ConfigError, ScalerError, UnknownName
 from scaler.files import write_atomic
 from scaler.instances import InstanceFactory
+from scaler.logs import get_logger
 from scaler.trainer import LoopOwner, Trainer
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 STATE_FORMAT = 1
 
-log = structlog.get_logger("scaler.run")
+log = get_logger(__name__)
 
 
 def build_trainer(component: Component, plugins: Plugins, source: str | None) -> Trainer:

@@ -17,10 +17,10 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import structlog
 
 from scaler.calibration import input_measure
 from scaler.errors import ScalerError
+from scaler.logs import get_logger
 from scaler.sandbox.use import use_sandbox
 from scaler.synth.checks import CheckContext, CheckSettings
 from scaler.synth.journal import Journal
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from scaler.plugins import Plugins
     from scaler.sandbox.jobs import Sandbox
 
-log = structlog.get_logger("scaler.synth")
+log = get_logger(__name__)
 
 #: A path as callers give one.
 PathLike = str | os.PathLike[str]
