@@ -7,6 +7,7 @@ together, and a loop hidden behind one is a loop a reader must untangle.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -41,8 +42,8 @@ def imports(name: str, path: Path, known: Iterable[str]) -> set[str]:
                 for _ in range(node.level - 1):
                     anchor = anchor.rpartition(".")[0]
                 base = f"{anchor}.{base}" if base else anchor
-            targets.add(base)
-            targets.update(f"{base}.{alias.name}" for alias in node.names)
+            names = {f"{base}.{alias.name}" for alias in node.names}
+            targets.update(names & known or {base, *names})
     found = set()
     for target in targets:
         while target and target not in known:
@@ -126,3 +127,51 @@ def test_no_folder_imports_itself_through_others() -> None:
             folder(target) for target in targets if folder(target) != folder(module)
         )
     assert cycles(folders) == []
+
+
+ARCHITECTURE = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
+
+
+def documented() -> dict[str, set[str] | None]:
+    """docs/architecture.md's module table: module -> what it may import (None: anything).
+
+    A row's first cell names one or more modules (paths under ``scaler/``); its last cell the
+    scaler modules they may import: dotted names, ``folder.*`` for a whole folder, ``nothing``
+    or ``anything``; text in parentheses is commentary.
+    """
+    table: dict[str, set[str] | None] = {}
+    for line in ARCHITECTURE.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or not cells[0].startswith("`"):
+            continue
+        paths = re.findall(r"`([\w/]+\.py)`", cells[0])
+        allowed_text = re.sub(r"\([^)]*\)", "", cells[-1])
+        tokens = {token.strip() for token in allowed_text.split(",") if token.strip()}
+        allowed: set[str] | None = None if "anything" in tokens else tokens - {"nothing"}
+        for path in paths:
+            name = "scaler." + path.removesuffix(".py").replace("/", ".")
+            assert name not in table, f"{path} is in the table twice"
+            table[name] = allowed
+    return table
+
+
+def test_the_module_table_lists_every_module_and_no_other() -> None:
+    present = {name for name, path in modules().items() if path.name != "__init__.py"}
+    listed = set(documented())
+    assert sorted(present - listed) == [], "modules missing from docs/architecture.md"
+    assert sorted(listed - present) == [], "docs/architecture.md lists modules that are gone"
+
+
+def test_every_module_imports_only_what_the_table_allows() -> None:
+    edges = graph()
+    wrong = []
+    for module, allowed in documented().items():
+        if allowed is None:
+            continue
+        for target in sorted(edges.get(module, ())):
+            relative = target.removeprefix("scaler.")
+            folders = {f"{relative.rpartition('.')[0]}.*"} if "." in relative else set()
+            if module.startswith(target + ".") or relative in allowed or folders & allowed:
+                continue
+            wrong.append(f"{module} imports {target}")
+    assert wrong == []
