@@ -67,12 +67,13 @@ needs_isolation = pytest.mark.skipif(
 @pytest.fixture(autouse=True)
 def nothing_left_behind(backend: str, box: Any) -> Iterator[None]:
     """After each case: the pool still answers correctly, and no container or job process
-    is left (a docker pool keeps its own containers, each with its three processes only)."""
-    before = len(sandbox_containers()) if backend == "docker" else 0
+    is left (a docker pool keeps its own containers, each with its three processes only).
+
+    Only the box's own containers are counted: other sandboxes on the same engine (another
+    test run) come and go meanwhile, and every container a box starts carries its id."""
     yield
     assert_serves(box)
     if backend == "docker":
-        assert len(sandbox_containers()) == before
         mine = sandbox_containers(box.id)
         assert len(mine) == box.workers
         for container in mine:
