@@ -6,26 +6,29 @@ import os
 
 from scaler.config import RunConfig
 from scaler.errors import ConfigError, UnknownName
-from scaler.model import EnvSpec
-from scaler.plugins import Plugins
+from scaler.model import ENVIRONMENTS, EnvSpec
 from scaler.pool import load_pool
+from scaler.registry import PluginSet
+from scaler.verify import VERIFIERS
 
 
-def available_envs(plugins: Plugins, pool: str | os.PathLike[str] | None = None) -> list[EnvSpec]:
+def available_envs(plugins: PluginSet, pool: str | os.PathLike[str] | None = None) -> list[EnvSpec]:
     """The pool's environments, or the registered ones; output types must have a verifier."""
     if pool is None:
-        return [entry.obj for entry in plugins.registry("environments").values()]
-    return load_pool(pool, output_types=plugins.registry("verifiers"))
+        return [entry.obj for entry in plugins.registry(ENVIRONMENTS).values()]
+    return load_pool(pool, output_types=plugins.registry(VERIFIERS))
 
 
-def find_env(plugins: Plugins, env_id: str, pool: str | os.PathLike[str] | None = None) -> EnvSpec:
+def find_env(
+    plugins: PluginSet, env_id: str, pool: str | os.PathLike[str] | None = None
+) -> EnvSpec:
     envs = {env.id: env for env in available_envs(plugins, pool)}
     if env_id not in envs:
         raise UnknownName("environment", env_id, list(envs))
     return envs[env_id]
 
 
-def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
+def resolve_envs(config: RunConfig, plugins: PluginSet) -> list[EnvSpec]:
     """The run's environments: its pools (or every installed env), filtered by ``pool.envs``."""
     if config.pool_paths:
         envs: dict[str, EnvSpec] = {}

@@ -31,20 +31,19 @@ from scaler.curriculum.state import CurriculumState
 from scaler.errors import ConfigError, ScalerError
 from scaler.files import write_atomic
 from scaler.instances import InstanceFactory
-from scaler.trainer import Trainer
+from scaler.trainer import TRAINERS, Trainer
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
     from scaler.sandbox.jobs import Sandbox
 
 STATE_FORMAT = 1
 
 
-def build_trainer(component: Component, plugins: Plugins, source: str | None) -> Trainer:
-    trainer: Trainer = plugins.build(
-        "trainers", component.name, component.options, table="trainer", source=source
+def build_trainer(component: Component, plugins: PluginSet, source: str | None) -> Trainer:
+    return plugins.build(
+        TRAINERS, component.name, component.options, table="trainer", source=source
     )
-    return trainer
 
 
 @attrs.frozen
@@ -62,7 +61,7 @@ class Run:
         self,
         directory: Path,
         config: RunConfig,
-        plugins: Plugins,
+        plugins: PluginSet,
         sandbox: Sandbox,
         state: Mapping[str, Any] | None = None,
         factory: InstanceFactory | None = None,
@@ -86,7 +85,7 @@ class Run:
     def start(
         cls,
         config: RunConfig,
-        plugins: Plugins,
+        plugins: PluginSet,
         sandbox: Sandbox,
         directory: str | Path | None = None,
         factory: InstanceFactory | None = None,
@@ -109,7 +108,7 @@ class Run:
 
     @classmethod
     def resume(
-        cls, directory: str | Path, plugins: Plugins, sandbox: Sandbox, config: RunConfig | None
+        cls, directory: str | Path, plugins: PluginSet, sandbox: Sandbox, config: RunConfig | None
     ) -> Run:
         """Continue the run saved in ``directory`` from its last finished step."""
         target = Path(directory)
@@ -229,7 +228,7 @@ def _fresh_directory(parent: Path, prefix: str = "") -> Path:
 def compare(
     configs: Mapping[str, RunConfig],
     directory: str | Path | None,
-    plugins: Plugins,
+    plugins: PluginSet,
     sandbox: Sandbox,
     on_step: Callable[[str, StepReport], None] | None = None,
 ) -> tuple[dict[str, RunInfo], Path]:
