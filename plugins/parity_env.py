@@ -8,7 +8,7 @@ Use it without installing anything:
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from scaler import EnvSpec, Limits, Program, ScaleParam, hookimpl
 from scaler.levels import level_offsets, offset_range, with_bases
@@ -81,5 +81,5 @@ EVEN_SUM_SUBARRAYS = EnvSpec(
 
 
 @hookimpl
-def scaler_register_environments(register: Any) -> None:
+def scaler_register_environments(register: Callable[[EnvSpec], None]) -> None:
     register(EVEN_SUM_SUBARRAYS)

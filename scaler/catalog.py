@@ -8,21 +8,22 @@ from pathlib import Path
 
 from scaler.config import RunConfig
 from scaler.errors import ConfigError, UnknownName
-from scaler.model import EnvSpec
+from scaler.model import ENVIRONMENTS, EnvSpec
 from scaler.official_pool import import_official
-from scaler.plugins import Plugins
 from scaler.pool import load_pool
+from scaler.registry import PluginSet
+from scaler.verify import VERIFIERS
 
 
-def available_envs(plugins: Plugins, pool: str | os.PathLike[str] | None = None) -> list[EnvSpec]:
+def available_envs(plugins: PluginSet, pool: str | os.PathLike[str] | None = None) -> list[EnvSpec]:
     """The pool's environments, or the registered ones; output types must have a verifier."""
     if pool is None:
-        return [entry.obj for entry in plugins.registry("environments").values()]
-    return load_pool(pool, output_types=plugins.registry("verifiers"))
+        return [entry.obj for entry in plugins.registry(ENVIRONMENTS).values()]
+    return load_pool(pool, output_types=plugins.registry(VERIFIERS))
 
 
 def pool_envs(
-    plugins: Plugins, pool: str | os.PathLike[str], fmt: str | None = None
+    plugins: PluginSet, pool: str | os.PathLike[str], fmt: str | None = None
 ) -> list[EnvSpec]:
     """A pool's environments in either format: ``native`` or ``scaler-official`` (the
     official JSON; the default for a ``.json`` file)."""
@@ -41,12 +42,14 @@ def select_envs(envs: Sequence[EnvSpec], ids: Sequence[str]) -> list[EnvSpec]:
     return [by_id[env_id] for env_id in ids]
 
 
-def find_env(plugins: Plugins, env_id: str, pool: str | os.PathLike[str] | None = None) -> EnvSpec:
+def find_env(
+    plugins: PluginSet, env_id: str, pool: str | os.PathLike[str] | None = None
+) -> EnvSpec:
     (env,) = select_envs(available_envs(plugins, pool), [env_id])
     return env
 
 
-def resolve_envs(config: RunConfig, plugins: Plugins) -> list[EnvSpec]:
+def resolve_envs(config: RunConfig, plugins: PluginSet) -> list[EnvSpec]:
     """The run's environments: its pools (or every installed env), filtered by ``pool.envs``."""
     if config.pool_paths:
         envs: dict[str, EnvSpec] = {}

@@ -20,16 +20,20 @@ import attrs
 
 from scaler.catalog import resolve_envs
 from scaler.config import Component, RunConfig
+from scaler.curriculum.controllers import CONTROLLERS
+from scaler.curriculum.curation import CURATION
 from scaler.curriculum.scheduler import RolloutResult, Scheduler, StepPlan, StepReport
 from scaler.curriculum.state import CurriculumState
 from scaler.errors import ConfigError, EnvSpecError, ScalerError, UnknownName
 from scaler.hookspecs import hookimpl
 from scaler.instances import InstanceFactory
 from scaler.model import EnvSpec, Instance, Verdict
-from scaler.plugins import REGISTRIES, Plugins, process_plugins
+from scaler.plugins import Plugins
 from scaler.pool import check_env
+from scaler.registry import Kind, PluginSet, Register
 from scaler.sandbox.jobs import Sandbox
-from scaler.verify import verify
+from scaler.sandbox.selection import build_sandbox
+from scaler.verify import VERIFIERS, verify
 
 #: Where pools come from: None (every registered environment), pool files, or EnvSpecs.
 Pool: TypeAlias = (
@@ -73,18 +77,19 @@ Results: TypeAlias = "Sequence[Sequence[float]] | Mapping[Prompt, Sequence[float
 class Curriculum:
     """Adaptive difficulty over a pool of environments, one step at a time.
 
-    Every component is given by name (resolved through ``plugins``, default this process's
-    set) or as an object: a pool as EnvSpecs, a sandbox, a controller or curation factory
-    (registered in a copy of the plugin set under its qualified name, which the state records).
-    A sandbox made here from its name is closed by ``close()``; a given one is the caller's.
-    Options left as None take what ``RunConfig()`` gives that name, so ``Curriculum()`` is the
-    curriculum of ``scaler run`` without a config.
+    Every component is given by name (resolved through ``plugins``, the process's plugin set,
+    ``scaler.Plugins.load()``) or as an object: a pool as EnvSpecs, a sandbox, a controller or
+    curation factory (registered in a copy of the plugin set under its qualified name, which
+    the state records). A sandbox made here from its name is closed by ``close()``; a given one
+    is the caller's. Options left as None take what ``RunConfig()`` gives that name, so
+    ``Curriculum(plugins=plugins)`` is the curriculum of ``scaler run`` without a config.
     """
 
     def __init__(
         self,
         pool: Pool = None,
         *,
+        plugins: Plugins,
         envs: Sequence[str] = (),
         controller: str | Callable[..., Any] = "scaler",
         controller_options: Mapping[str, Any] | None = None,
@@ -96,14 +101,12 @@ class Curriculum:
         batch_size: int = 8,
         seed: int = 0,
         prefetch: bool = True,
-        plugins: Plugins | None = None,
     ) -> None:
-        plugins = process_plugins() if plugins is None else plugins
-        given: dict[str, tuple[str, Callable[..., Any]]] = {}
+        given: dict[Kind[Any], tuple[str, Callable[..., Any]]] = {}
         names: dict[str, str] = {}
         for kind, table, value in (
-            ("controllers", "controller", controller),
-            ("curation", "curation", curation),
+            (CONTROLLERS, "controller", controller),
+            (CURATION, "curation", curation),
         ):
             if isinstance(value, str):
                 names[table] = value
@@ -134,20 +137,20 @@ class Curriculum:
         cls,
         config: RunConfig | str | os.PathLike[str],
         *,
+        plugins: PluginSet,
         sandbox: Sandbox | None = None,
-        plugins: Plugins | None = None,
     ) -> Curriculum:
         """The curriculum of a run config (or its TOML file); its trainer and steps are yours."""
         if not isinstance(config, RunConfig):
             config = RunConfig.load(config)
         curriculum = cls.__new__(cls)
-        curriculum._open(config, process_plugins() if plugins is None else plugins, None, sandbox)
+        curriculum._open(config, plugins, None, sandbox)
         return curriculum
 
     def _open(
         self,
         config: RunConfig,
-        plugins: Plugins,
+        plugins: PluginSet,
         envs: list[EnvSpec] | None,
         sandbox: Sandbox | None,
     ) -> None:
@@ -161,12 +164,8 @@ class Curriculum:
         self.envs: list[EnvSpec] = envs
         self._owns_sandbox = sandbox is None
         if sandbox is None:
-            sandbox = plugins.build(
-                "sandboxes",
-                config.sandbox.name,
-                config.sandbox.options,
-                table="sandbox",
-                source=config.source,
+            sandbox = build_sandbox(
+                plugins, config.sandbox.name, config.sandbox.options, source=config.source
             )
         self.sandbox: Sandbox = sandbox
         self._pending: Step | None = None
@@ -276,7 +275,9 @@ def _qualified_name(factory: Callable[..., Any]) -> str:
     return f"{module}.{name}"
 
 
-def _with_given(plugins: Plugins, given: Mapping[str, tuple[str, Callable[..., Any]]]) -> Plugins:
+def _with_given(
+    plugins: Plugins, given: Mapping[Kind[Any], tuple[str, Callable[..., Any]]]
+) -> Plugins:
     """A copy of ``plugins`` that also registers the factories given in code.
 
     The Scheduler resolves components by name, so that its state can name them; registering
@@ -287,24 +288,25 @@ def _with_given(plugins: Plugins, given: Mapping[str, tuple[str, Callable[..., A
     for name, plugin in plugins.pm.list_name_plugin():
         extended.register(plugin, name, origins[name])
     hooks = {
-        REGISTRIES[kind]: hookimpl(_registering(name, factory))
-        for kind, (name, factory) in given.items()
+        kind.hook: hookimpl(_registering(name, factory)) for kind, (name, factory) in given.items()
     }
     extended.register(SimpleNamespace(**hooks), "scaler.curriculum_loop", "Curriculum(...)")
     return extended
 
 
-def _registering(name: str, factory: Callable[..., Any]) -> Callable[[Callable[..., None]], None]:
+def _registering(
+    name: str, factory: Callable[..., Any]
+) -> Callable[[Register[Callable[..., Any]]], None]:
     """A registration hook (pluggy takes plain functions as a plugin's hooks) for one factory."""
 
-    def register_given(register: Callable[..., None]) -> None:
+    def register_given(register: Register[Callable[..., Any]]) -> None:
         register(name, factory)
 
     return register_given
 
 
 def _split_pool(
-    pool: Pool, envs: Sequence[str], plugins: Plugins
+    pool: Pool, envs: Sequence[str], plugins: PluginSet
 ) -> tuple[tuple[str, ...], list[EnvSpec] | None]:
     """Pool paths for the run config, or the EnvSpecs given (checked as a plugin's are)."""
     if pool is None:
@@ -326,7 +328,7 @@ def _split_pool(
         raise ConfigError(
             "filters loaded pools; filter a list of EnvSpecs yourself", field="pool.envs"
         )
-    output_types = set(plugins.registry("verifiers"))
+    output_types = set(plugins.registry(VERIFIERS))
     seen: set[str] = set()
     for index, env in enumerate(specs):
         if env.id in seen:

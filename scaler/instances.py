@@ -18,11 +18,12 @@ import attrs
 
 from scaler.errors import InstanceError, ScalerError
 from scaler.model import EnvSpec, Instance, Limits, Program
+from scaler.prompts import PROMPTS
 from scaler.sandbox.jobs import Job, JobResult, Sandbox
 from scaler.verify import canonical_answer, parse_array, parse_number
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
 
 #: Generators get generous limits: they build inputs, they are not the thing being timed.
 GENERATOR_LIMITS = Limits(cpu_s=10.0, wall_s=20.0, memory_mb=1024, output_bytes=16 * 1024 * 1024)
@@ -118,10 +119,10 @@ def answer_problem(output_type: str, answer: str) -> str | None:
 class InstanceFactory:
     """Materializes instances through a sandbox; the prompt template is a plugin."""
 
-    def __init__(self, sandbox: Sandbox, plugins: Plugins, prompt: str = "scaler") -> None:
+    def __init__(self, sandbox: Sandbox, plugins: PluginSet, prompt: str = "scaler") -> None:
         self.sandbox = sandbox
         self.plugins = plugins
-        self.render = plugins.get("prompts", prompt)
+        self.render = plugins.get(PROMPTS, prompt)
         self._harnesses: dict[str, Program] = {}
 
     def _harness(self, env: EnvSpec) -> Program:

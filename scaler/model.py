@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import attrs
 
+from scaler.registry import Kind
+
 Language = Literal["python", "cpp"]
 LANGUAGES: tuple[str, ...] = ("python", "cpp")
 
@@ -181,6 +183,10 @@ class EnvSpec:
             "provenance": self.provenance.to_dict(),
             "version": self.version,
         }
+
+
+#: Environments that plugins register (``scaler_register_environments``), by id.
+ENVIRONMENTS: Kind[EnvSpec] = Kind("environments", "environment")
 
 
 @attrs.frozen

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import attrs
 from scaler.errors import PoolError
 from scaler.model import EnvSpec, Language, Limits, Program, Provenance, ScaleParam
 from scaler.pool import env_from_dict
+from scaler.registry import Kind
 
 #: CodeContests language ids: 2 is C++, 3 is Python 3 (1 Python 2 and 4 Java have no runner).
 LANGUAGE_IDS: dict[int, Language] = {2: "cpp", 3: "python"}
@@ -39,6 +40,12 @@ class Rejection:
 class ImportResult:
     envs: tuple[EnvSpec, ...]
     rejected: tuple[Rejection, ...]
+
+
+#: ``importer(path) -> ImportResult``: a foreign pool file as EnvSpecs, and what it rejected.
+Importer = Callable[[Path], ImportResult]
+#: Pool importers by format (``scaler_register_importers``): ``scaler pool import --format``.
+IMPORTERS: Kind[Importer] = Kind("importers", "importer")
 
 
 def slug(name: str) -> str:

@@ -1,8 +1,10 @@
 """The plugin manager: default plugins, then the ``scaler`` entry points, then ``--plugin`` modules.
 
-Components are looked up by name in registries filled through the registration hooks. The hooks
-are called in load order, so an installed plugin can replace a default and a ``--plugin`` module
-can replace both; every registry entry remembers which plugin put it there and what it replaced.
+Components are looked up by name in registries filled through the registration hooks, one
+registry per ``Kind`` (``KINDS``): ``plugins.get(CONTROLLERS, "scaler")`` is typed as what
+``CONTROLLERS`` holds. The hooks are called in load order, so an installed plugin can replace
+a default and a ``--plugin`` module can replace both; every registry entry remembers which
+plugin put it there and what it replaced.
 
 A process has one plugin set, loaded once from one ``PluginSpec``: the ``--plugin`` list and
 the environment variables below. Processes that a run starts (Ray workers: the curriculum
@@ -28,16 +30,34 @@ import importlib.util
 import os
 import sys
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pluggy
 
 from scaler import hookspecs
+from scaler.curriculum.controllers import CONTROLLERS
+from scaler.curriculum.curation import CURATION
 from scaler.errors import ConfigError, EnvSpecError, ScalerError, UnknownName
+from scaler.evaluate.policies import POLICIES
+from scaler.model import ENVIRONMENTS, EnvSpec
+from scaler.official_pool import IMPORTERS
+from scaler.pool import check_env
+from scaler.prompts import PROMPTS
+from scaler.registry import Kind, PluginSpec, Registered, locate
+from scaler.sandbox.jobs import SANDBOXES
+from scaler.synth.checks import CHECKS
+from scaler.synth.llm import LLMS
+from scaler.synth.sources import SOURCES
+from scaler.synth.stages import EXTRACTORS, GENERATORS
+from scaler.trainer import TRAINERS
+from scaler.verify import VERIFIERS
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: The core's own implementations, loaded as plugins like any other (dogfooding).
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -68,55 +88,27 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "scaler.default_plugins.verifiers",
 )
 
-#: Registry name -> the registration hook that fills it.
-REGISTRIES: dict[str, str] = {
-    "environments": "scaler_register_environments",
-    "importers": "scaler_register_importers",
-    "sources": "scaler_register_sources",
-    "llms": "scaler_register_llms",
-    "extractors": "scaler_register_extractors",
-    "generators": "scaler_register_generators",
-    "checks": "scaler_register_checks",
-    "verifiers": "scaler_register_verifiers",
-    "prompts": "scaler_register_prompts",
-    "controllers": "scaler_register_controllers",
-    "curation": "scaler_register_curation",
-    "sandboxes": "scaler_register_sandboxes",
-    "trainers": "scaler_register_trainers",
-    "policies": "scaler_register_policies",
-}
-
-
-#: How an error message names one entry of each registry.
-SINGULAR: dict[str, str] = {
-    "environments": "environment",
-    "importers": "importer",
-    "sources": "source",
-    "llms": "LLM client",
-    "extractors": "extractor",
-    "generators": "generator synthesizer",
-    "checks": "check",
-    "verifiers": "verifier",
-    "prompts": "prompt",
-    "controllers": "controller",
-    "curation": "curation policy",
-    "sandboxes": "sandbox",
-    "trainers": "trainer",
-    "policies": "policy",
-}
+#: Every registry, in the order ``scaler plugins`` lists them; each fills from its ``hook``.
+KINDS: tuple[Kind[Any], ...] = (
+    ENVIRONMENTS,
+    IMPORTERS,
+    SOURCES,
+    LLMS,
+    EXTRACTORS,
+    GENERATORS,
+    CHECKS,
+    VERIFIERS,
+    PROMPTS,
+    CONTROLLERS,
+    CURATION,
+    SANDBOXES,
+    TRAINERS,
+    POLICIES,
+)
 
 
 class PluginError(ScalerError):
     """A plugin could not be loaded or does not fit the hook specifications."""
-
-
-@attrs.frozen
-class Registered:
-    name: str
-    obj: Any
-    plugin: str
-    #: Plugins whose registration of the same name this one replaced, earliest first.
-    replaced: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -128,50 +120,9 @@ class PluginInfo:
     hooks: tuple[str, ...]
 
 
-def _names(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    return tuple(part.strip() for part in value.split(",") if part.strip())
-
-
-@attrs.frozen
-class PluginSpec:
-    """What decides a process's plugin set; the same spec gives the same set in any process.
-
-    ``extra`` are ``--plugin`` values with paths made absolute (a Ray worker runs elsewhere);
-    ``load`` is ``SCALER_LOAD_PLUGINS`` (None: every installed plugin), ``block`` is
-    ``SCALER_BLOCK_PLUGINS``.
-    """
-
-    extra: tuple[str, ...] = ()
-    load: tuple[str, ...] | None = None
-    block: tuple[str, ...] = ()
-
-    @classmethod
-    def from_environ(
-        cls, extra: Iterable[str] = (), environ: Mapping[str, str] | None = None
-    ) -> PluginSpec:
-        """The spec of ``environ`` (default: this process's) plus the ``--plugin`` values."""
-        environ = os.environ if environ is None else environ
-        listed = (*(_names(environ.get("SCALER_PLUGINS")) or ()), *extra)
-        return cls(
-            extra=tuple(dict.fromkeys(_locate(spec) for spec in listed)),
-            load=_names(environ.get("SCALER_LOAD_PLUGINS")),
-            block=_names(environ.get("SCALER_BLOCK_PLUGINS")) or (),
-        )
-
-    def to_environ(self) -> dict[str, str]:
-        """The environment variables that give another process this spec."""
-        environ = {"SCALER_PLUGINS": ",".join(self.extra)}
-        if self.load is not None:
-            environ["SCALER_LOAD_PLUGINS"] = ",".join(self.load)
-        if self.block:
-            environ["SCALER_BLOCK_PLUGINS"] = ",".join(self.block)
-        return environ
-
-
 class Plugins:
-    """One loaded set of plugins and the registries they filled."""
+    """One loaded set of plugins and the registries they filled: the ``PluginSet``
+    (``scaler.registry``) that library code is handed."""
 
     def __init__(self, spec: PluginSpec | None = None) -> None:
         self.pm = pluggy.PluginManager("scaler")
@@ -179,7 +130,7 @@ class Plugins:
         #: Where this set came from; hand it to other processes to load the same set.
         self.spec = spec or PluginSpec()
         self._info: dict[str, tuple[str, str, str | None]] = {}
-        self._registries: dict[str, dict[str, Registered]] = {}
+        self._registries: dict[Kind[Any], dict[str, Registered[Any]]] = {}
 
     @classmethod
     def load(cls, extra: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> Plugins:
@@ -267,30 +218,29 @@ class Plugins:
             result.append(PluginInfo(name, origin, module, version, hooks))
         return result
 
-    def registry(self, kind: str) -> dict[str, Registered]:
-        """Name -> Registered for one kind of component (see ``REGISTRIES``)."""
-        if kind not in REGISTRIES:
-            raise UnknownName("registry", kind, list(REGISTRIES))
+    def registry(self, kind: Kind[T]) -> dict[str, Registered[T]]:
+        """Name -> Registered for one kind of component, in registration order."""
         if kind not in self._registries:
             self._registries[kind] = self._collect(kind)
         return self._registries[kind]
 
-    def get(self, kind: str, name: str) -> Any:
+    def get(self, kind: Kind[T], name: str) -> T:
+        """The component registered as ``name``; ``UnknownName`` lists the known ones."""
         entries = self.registry(kind)
         if name not in entries:
-            raise UnknownName(SINGULAR[kind], name, list(entries))
+            raise UnknownName(kind.singular, name, list(entries))
         return entries[name].obj
 
     def build(
         self,
-        kind: str,
+        kind: Kind[Callable[..., R]],
         name: str,
         options: Mapping[str, Any],
         *,
         table: str,
         source: str | None = None,
         **args: Any,
-    ) -> Any:
+    ) -> R:
         """The component ``name`` of registry ``kind``, made by its factory with ``args`` and the
         ``options`` of the run config's ``table``. An unknown name, options the factory refuses
         (a ConfigError) or does not take (a TypeError) are a ConfigError naming the config file
@@ -308,11 +258,11 @@ class Plugins:
                 f"{name!r} does not take these options: {exc}", path=source, field=table
             ) from exc
 
-    def _collect(self, kind: str) -> dict[str, Registered]:
-        entries: dict[str, Registered] = {}
-        caller = getattr(self.pm.hook, REGISTRIES[kind])
+    def _collect(self, kind: Kind[T]) -> dict[str, Registered[T]]:
+        entries: dict[str, Registered[T]] = {}
+        caller = getattr(self.pm.hook, kind.hook)
         # An environment is checked as a pool record is, its output type against the verifiers.
-        output_types = set(self.registry("verifiers")) if kind == "environments" else set()
+        output_types = set(self.registry(VERIFIERS)) if kind == ENVIRONMENTS else set()
         for impl in caller.get_hookimpls():
 
             def register(*args: Any, _plugin: str = impl.plugin_name) -> None:
@@ -327,20 +277,17 @@ class Plugins:
                 raise
             except Exception as exc:
                 raise PluginError(
-                    f"plugin {impl.plugin_name!r} failed in {REGISTRIES[kind]}: "
+                    f"plugin {impl.plugin_name!r} failed in {kind.hook}: "
                     f"{type(exc).__name__}: {exc}"
                 ) from exc
         return entries
 
 
 def _registration(
-    kind: str, plugin: str, args: tuple[Any, ...], output_types: set[str]
+    kind: Kind[Any], plugin: str, args: tuple[Any, ...], output_types: set[str]
 ) -> tuple[str, Any]:
     """Environments register themselves (named by id); everything else as (name, object)."""
-    if kind == "environments":
-        from scaler.model import EnvSpec
-        from scaler.pool import check_env
-
+    if kind == ENVIRONMENTS:
         if len(args) != 1 or not isinstance(args[0], EnvSpec):
             raise PluginError(f"plugin {plugin!r}: register() takes one EnvSpec, got {args!r}")
         env = args[0]
@@ -354,20 +301,9 @@ def _registration(
     return args[0], args[1]
 
 
-def _locate(spec: str) -> str:
-    """A ``--plugin`` value as any process can load it: a file or package directory becomes an
-    absolute path (a bare name too, where ``NAME.py`` or ``NAME/`` is in the working directory:
-    the ``scaler`` script does not import from there); anything else stays a module name."""
-    path = Path(spec)
-    for candidate in (path, Path(f"{spec}.py")):
-        if candidate.exists():
-            return str(candidate.resolve())
-    return spec
-
-
 def _import_module_or_path(spec: str) -> ModuleType:
     """``--plugin`` takes an importable module name, a ``.py`` file or a package directory."""
-    path = Path(_locate(spec))
+    path = Path(locate(spec))
     if not path.exists():
         if spec.endswith(".py") or os.sep in spec:
             raise PluginError(f"--plugin {spec}: no such file")
@@ -413,9 +349,11 @@ _process_lock = threading.Lock()
 
 
 def process_plugins() -> Plugins:
-    """This process's plugin set: the one ``use_process_plugins`` was given (the command line
-    gives it the set it loaded), else loaded once from this process's environment, which is
-    how a Ray worker started by ``scaler train`` gets the driver's set."""
+    """This process's plugin set, for the entry points that no caller of scaler's hands one:
+    verl's reward function and the curriculum actor, in Ray workers. It is the one
+    ``use_process_plugins`` was given (the command line gives it the set it loaded), else
+    loaded once from this process's environment, which is how a Ray worker started by
+    ``scaler train`` gets the driver's set. Library code takes its set from its caller."""
     global _process
     with _process_lock:
         if _process is None:

@@ -7,9 +7,16 @@ to what the reference program would print.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from scaler.model import EnvSpec
+from scaler.registry import Kind
+
+#: ``template(env, shown_input) -> chat messages``: an instance rendered for the policy.
+PromptTemplate = Callable[[EnvSpec, Any], list[dict[str, str]]]
+#: Prompt templates (``scaler_register_prompts``); a run picks one with ``prompt``.
+PROMPTS: Kind[PromptTemplate] = Kind("prompts", "prompt")
 
 SYSTEM_PROMPT = "Please reason step by step, and put your final answer within \\boxed{}."
 

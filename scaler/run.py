@@ -33,12 +33,12 @@ from scaler.errors import ConfigError, ScalerError, UnknownName
 from scaler.files import write_atomic
 from scaler.instances import InstanceFactory
 from scaler.logs import get_logger
-from scaler.trainer import LoopOwner, Trainer
+from scaler.trainer import TRAINERS, LoopOwner, Trainer
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
     from scaler.sandbox.jobs import Sandbox
 
     #: Opens the sandbox a run names: ``open(component, source)``, ``source`` being the config
@@ -51,11 +51,10 @@ STATE_FORMAT = 1
 log = get_logger(__name__)
 
 
-def build_trainer(component: Component, plugins: Plugins, source: str | None) -> Trainer:
-    trainer: Trainer = plugins.build(
-        "trainers", component.name, component.options, table="trainer", source=source
+def build_trainer(component: Component, plugins: PluginSet, source: str | None) -> Trainer:
+    return plugins.build(
+        TRAINERS, component.name, component.options, table="trainer", source=source
     )
-    return trainer
 
 
 @attrs.frozen
@@ -73,7 +72,7 @@ class Run:
         self,
         directory: Path,
         config: RunConfig,
-        plugins: Plugins,
+        plugins: PluginSet,
         sandbox: Sandbox,
         state: Mapping[str, Any] | None = None,
         factory: InstanceFactory | None = None,
@@ -97,7 +96,7 @@ class Run:
     def start(
         cls,
         config: RunConfig,
-        plugins: Plugins,
+        plugins: PluginSet,
         sandbox: Sandbox,
         directory: str | Path | None = None,
         factory: InstanceFactory | None = None,
@@ -120,7 +119,7 @@ class Run:
 
     @classmethod
     def resume(
-        cls, directory: str | Path, plugins: Plugins, sandbox: Sandbox, config: RunConfig | None
+        cls, directory: str | Path, plugins: PluginSet, sandbox: Sandbox, config: RunConfig | None
     ) -> Run:
         """Continue the run saved in ``directory`` from its last finished step."""
         target = Path(directory)
@@ -226,7 +225,7 @@ def saved_config(directory: str | Path) -> RunConfig:
 
 @contextlib.contextmanager
 def started_run(
-    config: RunConfig, plugins: Plugins, open_sandbox: SandboxOpener, directory: Path | None
+    config: RunConfig, plugins: PluginSet, open_sandbox: SandboxOpener, directory: Path | None
 ) -> Iterator[Run]:
     """A new run of ``config`` (see ``Run.start``) in the sandbox it names; the run and the
     sandbox are closed on leaving."""
@@ -240,7 +239,7 @@ def started_run(
 
 @contextlib.contextmanager
 def resumed_run(
-    directory: Path, plugins: Plugins, open_sandbox: SandboxOpener, backend: str | None = None
+    directory: Path, plugins: PluginSet, open_sandbox: SandboxOpener, backend: str | None = None
 ) -> Iterator[Run]:
     """The run saved in ``directory``, continued in the sandbox it was saved with, or in the
     backend ``backend`` when that names another one (then without the saved options, which
@@ -258,14 +257,14 @@ def resumed_run(
 
 
 def launch_loop_owner(
-    config: RunConfig, plugins: Plugins, steps: int | None, out: Path | None
+    config: RunConfig, plugins: PluginSet, steps: int | None, out: Path | None
 ) -> bool:
     """Hand the run to a trainer that drives its own loop (verl); False for the others.
 
     ``scaler run`` takes every trainer's config, so a loop owner's is handed over whole:
     ``steps`` overrides ``run.steps``, ``out`` is its checkpoint directory (see ``LoopOwner``).
     """
-    factory = plugins.get("trainers", config.trainer.name)
+    factory = plugins.get(TRAINERS, config.trainer.name)
     if not isinstance(factory, LoopOwner):
         return False
     log.info("launching", trainer=config.trainer.name, steps=steps or config.steps)
@@ -316,7 +315,7 @@ def _fresh_directory(parent: Path, prefix: str = "") -> Path:
 def compare(
     configs: Mapping[str, RunConfig],
     directory: str | Path | None,
-    plugins: Plugins,
+    plugins: PluginSet,
     sandbox: Sandbox,
     on_step: Callable[[str, StepReport], None] | None = None,
 ) -> tuple[dict[str, RunInfo], Path]:

@@ -11,10 +11,12 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from scaler.registry import Kind
+
 if TYPE_CHECKING:
     from scaler.config import RunConfig
     from scaler.curriculum.scheduler import Scheduler, StepReport
-    from scaler.plugins import PluginSpec
+    from scaler.registry import PluginSpec
 
 
 class Trainer(Protocol):
@@ -58,3 +60,9 @@ class LoopOwner(Protocol):
         """Run ``config`` to the end: ``steps`` overrides ``run.steps``; ``out`` is where
         checkpoints and the curriculum state go (a rerun with the same ``out`` resumes);
         ``plugins`` is the plugin set every process of the run must load."""
+
+
+#: What the registries hold: ``factory(**options) -> Trainer``, options from ``[trainer]``.
+TrainerFactory = Callable[..., Trainer]
+#: Trainers (``scaler_register_trainers``); a run picks one with ``[trainer]``.
+TRAINERS: Kind[TrainerFactory] = Kind("trainers", "trainer")

@@ -8,15 +8,22 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from scaler.errors import ScalerError
 from scaler.model import Instance, Verdict
+from scaler.registry import Kind
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
+
+#: ``verifier(extracted, expected) -> (correct, reason)``: the text of a model's boxed answer
+#: against the ground truth, for one output type.
+Verifier = Callable[[str, str], tuple[bool, str]]
+#: Verifiers by output type (``scaler_register_verifiers``).
+VERIFIERS: Kind[Verifier] = Kind("verifiers", "verifier")
 
 #: Numbers (and array elements) match within this absolute or relative tolerance.
 TOLERANCE = 1e-7
@@ -143,23 +150,19 @@ def canonical_answer(output_type: str, stdout: str) -> str:
 def verify(
     response: str,
     instance: Instance | Mapping[str, Any],
-    plugins: Plugins | None = None,
+    plugins: PluginSet,
 ) -> Verdict:
     """Check a model response against an instance (or its ``extra_info``).
 
-    The verifier is the one registered for the instance's output type in ``plugins``, by
-    default this process's plugin set (``scaler.plugins.process_plugins``: what the command
-    line loaded, or what ``SCALER_PLUGINS`` and the other variables describe).
+    The verifier is the one registered for the instance's output type in ``plugins``
+    (``scaler.Plugins.load()``, loaded once and passed on), so a plugin's output type is
+    verified wherever its environments are.
     """
     if isinstance(instance, Instance):
         output_type, expected = instance.output_type, instance.answer
     else:
         output_type, expected = str(instance["output_type"]), str(instance["answer"])
-    if plugins is None:
-        from scaler.plugins import process_plugins
-
-        plugins = process_plugins()
-    verifier = plugins.get("verifiers", output_type)
+    verifier = plugins.get(VERIFIERS, output_type)
     extracted = extract_boxed(response)
     if extracted is None:
         return Verdict(False, None, expected, "no \\boxed{...} answer in the response")
@@ -171,7 +174,7 @@ def verify(
 
 
 def compute_score(
-    solution_str: str, instance: Instance | Mapping[str, Any], plugins: Plugins | None = None
+    solution_str: str, instance: Instance | Mapping[str, Any], plugins: PluginSet
 ) -> dict[str, Any]:
     """The reward in the shape RL trainers take: score (+1 / -1), acc (1 / 0) and the reason."""
     verdict = verify(solution_str, instance, plugins)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from scaler import hookimpl
 from scaler.compat import tomllib
@@ -69,6 +69,6 @@ def builtin_envs() -> tuple[EnvSpec, ...]:
 
 
 @hookimpl
-def scaler_register_environments(register: Any) -> None:
+def scaler_register_environments(register: Callable[[EnvSpec], None]) -> None:
     for env in builtin_envs():
         register(env)

@@ -10,7 +10,7 @@ import pytest
 from scaler import write_pool
 from scaler.config import Component, RunConfig
 from scaler.curriculum.config import CurriculumConfig
-from scaler.curriculum.controllers import ScalerController
+from scaler.curriculum.controllers import CONTROLLERS, ScalerController
 from scaler.curriculum.curation import ScalerWindow
 from scaler.curriculum.scheduler import (
     RolloutResult,
@@ -124,7 +124,7 @@ def test_factories_are_accepted_and_named_in_the_state(sandbox: Any, plugins: Pl
         "name": "scaler.curriculum.curation.ScalerWindow",
         "options": {"window": 3},
     }
-    assert "scaler.curriculum.controllers.ScalerController" not in plugins.registry("controllers")
+    assert "scaler.curriculum.controllers.ScalerController" not in plugins.registry(CONTROLLERS)
     with pytest.raises(ConfigError, match="must be a name or a factory") as error:
         _curriculum(sandbox, plugins, curation=3)
     assert error.value.field == "curation"

@@ -10,7 +10,7 @@ import pytest
 
 from scaler import hookimpl
 from scaler.errors import PoolError
-from scaler.model import EnvSpec
+from scaler.model import ENVIRONMENTS, EnvSpec
 from scaler.plugins import PluginError, Plugins
 from scaler.pool import load_pool
 from scaler_envs_builtin import builtin_envs
@@ -56,7 +56,7 @@ class EnvPlugin:
 def registry_with(*envs: EnvSpec) -> dict[str, Any]:
     plugins = Plugins.load(environ={"SCALER_LOAD_PLUGINS": ""})
     plugins.register(EnvPlugin(*envs), "bad-envs")
-    return plugins.registry("environments")
+    return plugins.registry(ENVIRONMENTS)
 
 
 @pytest.mark.parametrize(("changes", "pool_changes", "fault"), FAULTS)
@@ -109,4 +109,4 @@ def test_builtin_pack_and_valid_plugin_envs_still_register() -> None:
     envs = registry_with(make_env(), make_env(id="other", levels=(0, 0, 4)))
     assert sorted(envs) == ["double", "other"]
     plugins = Plugins.load(environ={"SCALER_LOAD_PLUGINS": "builtin-envs"})
-    assert set(plugins.registry("environments")) == {env.id for env in builtin_envs()}
+    assert set(plugins.registry(ENVIRONMENTS)) == {env.id for env in builtin_envs()}

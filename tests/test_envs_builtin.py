@@ -7,9 +7,10 @@ from typing import Any
 
 from scaler.calibration import calibrate_envs
 from scaler.instances import InstanceFactory, Request
-from scaler.model import EnvSpec
+from scaler.model import ENVIRONMENTS, EnvSpec
 from scaler.plugins import Plugins
 from scaler.sandbox.jobs import Job
+from scaler.verify import VERIFIERS
 from scaler_envs_builtin import ENVS_DIR, LEVELS_FILE, builtin_envs, read_env
 
 SEEDS = range(6)
@@ -31,7 +32,7 @@ def test_pack_size_and_mix() -> None:
 
 
 def test_registered_through_the_entry_point(plugins: Plugins) -> None:
-    registered = plugins.registry("environments")
+    registered = plugins.registry(ENVIRONMENTS)
     for env in builtin_envs():
         assert registered[env.id].plugin == "builtin-envs"
 
@@ -47,7 +48,7 @@ def test_reference_solutions_agree_at_every_spread_level(sandbox: Any, plugins: 
         for solution in request.env.solutions[1:]
     ]
     results = iter(sandbox.run_batch(jobs))
-    verifiers = plugins.registry("verifiers")
+    verifiers = plugins.registry(VERIFIERS)
     disagreements = []
     for request, instance in zip(requests, instances, strict=True):
         for solution in request.env.solutions[1:]:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from scaler import hookspecs
+from scaler.plugins import KINDS
+from scaler.registry import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = sorted(
@@ -58,3 +60,27 @@ def test_hook_is_exercised_by_a_test(hook: str) -> None:
         if p.resolve() != here and re.search(rf"\bdef {hook}\(", p.read_text())
     ]
     assert users, f"no test implements {hook}"
+
+
+def test_every_registration_hook_fills_a_kind_of_registry() -> None:
+    registering = {hook for hook in HOOKS if hook.startswith("scaler_register_")}
+    assert {kind.hook for kind in KINDS} == registering - {"scaler_register_commands"}
+    assert len({kind.name for kind in KINDS}) == len(KINDS)
+
+
+def _register_type(kind: Kind[object]) -> str:
+    """The annotation of the hook's ``register``, as written (annotations are not evaluated)."""
+    return str(inspect.signature(getattr(hookspecs, kind.hook)).parameters["register"].annotation)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_a_registration_hook_says_what_it_registers_and_where(kind: Kind[object]) -> None:
+    """The hook's docstring and its docs/plugins.md section name the ``register`` type, and the
+    docstring the constant to look the names up with."""
+    typed = _register_type(kind)
+    assert typed.startswith("Register[") or kind.name == "environments", typed
+    doc = getattr(hookspecs, kind.hook).__doc__ or ""
+    assert f"``{typed}``" in doc and f"``{kind.name.upper()}``" in doc
+    docs = (ROOT / "docs" / "plugins.md").read_text()
+    section = docs.split(f"### `{kind.hook}(", 1)[1].split("\n### ", 1)[0]
+    assert f"`{typed}`" in section and f"`{kind.name.upper()}`" in section

@@ -12,7 +12,7 @@ import pytest
 from scaler import hookimpl
 from scaler.errors import InstanceError, ScalerError
 from scaler.instances import InstanceFactory, Request, derive_seed
-from scaler.model import EnvSpec, Program
+from scaler.model import ENVIRONMENTS, EnvSpec, Program
 from scaler.plugins import Plugins
 from scaler.prompts import SYSTEM_PROMPT
 from scaler.sandbox.jobs import Job, JobResult
@@ -176,5 +176,5 @@ def test_two_processes_give_identical_json(env_id: str) -> None:
 
 
 def test_builtin_envs_are_env_specs(plugins: Plugins) -> None:
-    envs = plugins.registry("environments")
+    envs = plugins.registry(ENVIRONMENTS)
     assert all(isinstance(e.obj, EnvSpec) for e in envs.values())

@@ -13,6 +13,7 @@ from scaler.official_pool import import_official
 from scaler.plugins import Plugins
 from scaler.pool import load_pool, write_pool
 from scaler.sandbox.jobs import Job
+from scaler.verify import VERIFIERS
 from tests.conftest import OFFICIAL_POOL, require_shared
 
 #: A defect of the official data, not of the import: this generator may end the buyer list with
@@ -42,7 +43,7 @@ def test_answers_match_the_official_solutions(
         for solution in request.env.solutions
     ]
     results = iter(sandbox.run_batch(jobs))
-    verifiers = plugins.registry("verifiers")
+    verifiers = plugins.registry(VERIFIERS)
     problems = []
     for request, instance in zip(requests, instances, strict=True):
         verifier = verifiers[instance.output_type].obj

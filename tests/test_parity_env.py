@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from scaler.instances import InstanceFactory, Request
+from scaler.model import ENVIRONMENTS
 from scaler.plugins import Plugins
 from scaler.sandbox.jobs import Job
 
@@ -51,7 +52,7 @@ def test_list_show_and_sample_through_the_cli(run) -> None:
 
 def test_solutions_agree_with_each_other_and_a_brute_force(sandbox: Any) -> None:
     plugins = Plugins.load([str(PLUGIN)], environ={"SCALER_LOAD_PLUGINS": ""})
-    env = plugins.get("environments", ENV_ID)
+    env = plugins.get(ENVIRONMENTS, ENV_ID)
     requests = [Request(env, level, seed) for level in (3, 12, 24) for seed in range(3)]
     instances = InstanceFactory(sandbox, plugins).make(requests)
     results = sandbox.run_batch([Job(env.solutions[1], i.stdin, env.limits) for i in instances])

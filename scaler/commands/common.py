@@ -18,7 +18,7 @@ from rich.table import Table
 
 from scaler.errors import ScalerError
 from scaler.plugins import Plugins
-from scaler.sandbox.selection import PROCESS_WARNING, diagnose
+from scaler.sandbox.selection import PROCESS_WARNING, build_sandbox, diagnose
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -87,7 +87,7 @@ def open_sandbox(
 def sandbox_from(
     plugins: Plugins, name: str, options: Mapping[str, Any], source: str | None
 ) -> Any:
-    return plugins.build("sandboxes", name, options, table="sandbox", source=source)
+    return build_sandbox(plugins, name, options, source=source)
 
 
 def build_image_with_progress(tag: str | None, mode: Mode) -> BuiltImage:

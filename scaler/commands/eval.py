@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scaler.commands import common as app
+from scaler.evaluate.policies import POLICIES
 from scaler.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def eval_command(
     from scaler.synth.llm import parse_llm_spec
 
     name, model = parse_llm_spec(policy_spec)
-    factory = app.plugins_of_run().get("policies", name)
+    factory = app.plugins_of_run().get(POLICIES, name)
     try:
         policy = factory(model, **app.key_values(options, "--policy-option"))
     except TypeError as exc:

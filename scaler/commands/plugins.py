@@ -8,7 +8,7 @@ import click
 
 from scaler.commands.common import json_option, plugins_of_run, print_json, table
 from scaler.hookspecs import hookimpl
-from scaler.plugins import REGISTRIES
+from scaler.plugins import KINDS
 
 
 @click.command("plugins")
@@ -18,11 +18,11 @@ def plugins_command(as_json: bool) -> None:
     plugins = plugins_of_run()
     registered: dict[str, dict[str, list[str]]] = {}
     replaced: dict[str, list[str]] = {}
-    for kind in REGISTRIES:
+    for kind in KINDS:
         for entry in plugins.registry(kind).values():
-            registered.setdefault(entry.plugin, {}).setdefault(kind, []).append(entry.name)
+            registered.setdefault(entry.plugin, {}).setdefault(kind.name, []).append(entry.name)
             for loser in entry.replaced:
-                replaced.setdefault(loser, []).append(f"{kind}:{entry.name}")
+                replaced.setdefault(loser, []).append(f"{kind.name}:{entry.name}")
     rows: list[dict[str, Any]] = [
         {
             "name": info.name,

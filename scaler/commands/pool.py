@@ -9,6 +9,7 @@ import click
 from scaler.commands.common import json_option, plugins_of_run, print_json
 from scaler.errors import ScalerError
 from scaler.hookspecs import hookimpl
+from scaler.official_pool import IMPORTERS
 from scaler.pool import write_pool
 
 
@@ -38,7 +39,7 @@ def pool_import(file: Path, fmt: str, output: Path, as_json: bool) -> None:
 
     Entries that cannot be converted are reported with the reason; the others are written.
     """
-    result = plugins_of_run().get("importers", fmt)(file)
+    result = plugins_of_run().get(IMPORTERS, fmt)(file)
     if result.envs:
         write_pool(result.envs, output)
     summary = {

@@ -89,7 +89,13 @@ def train(
         else:
             click.echo("\n".join(planned))
         return
-    launch.train(train_config, overrides, ray_address, plugins_of_run().spec, state_file)
+    launch.train(
+        train_config,
+        overrides,
+        ray_address,
+        plugins=plugins_of_run().spec,
+        state_file=state_file,
+    )
 
 
 @hookimpl

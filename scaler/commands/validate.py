@@ -12,6 +12,7 @@ import click
 
 from scaler.commands import common as app
 from scaler.hookspecs import hookimpl
+from scaler.synth.checks import CHECKS
 
 #: Every core check, budget included: validation shows all that is wrong.
 CHECK_NAMES = "breadth,depth,min,determinism,budget"
@@ -73,7 +74,7 @@ def validate(
     envs = pool_envs(plugins, pool, fmt)
     names = tuple(n.strip() for n in check_names.split(",") if n.strip())
     for name in names:
-        plugins.get("checks", name)
+        plugins.get(CHECKS, name)
     settings = CheckSettings(trials=trials, depth_runs=trials, budget=budget)
     with app.open_sandbox(backend) as sandbox, app.progress_bar() as bar:
         context = CheckContext(sandbox, plugins, settings, input_measure(tokenizer))

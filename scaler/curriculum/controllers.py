@@ -18,9 +18,12 @@ from typing import Any
 import attrs
 
 from scaler.errors import ConfigError
+from scaler.registry import Kind
 
 #: What the registries hold: ``factory(max_level, **options) -> Controller``.
 ControllerFactory = Callable[..., "Controller"]
+#: Difficulty controllers (``scaler_register_controllers``); a run picks one with ``[controller]``.
+CONTROLLERS: Kind[ControllerFactory] = Kind("controllers", "controller")
 
 
 def mix_levels(d: float, n: int, max_level: int) -> list[int]:

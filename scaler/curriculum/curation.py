@@ -20,9 +20,12 @@ import attrs
 
 from scaler.curriculum.controllers import Controller
 from scaler.errors import ConfigError
+from scaler.registry import Kind
 
 #: What the registries hold: ``factory(**options) -> Curation``.
 CurationFactory = Callable[..., "Curation"]
+#: Curation policies (``scaler_register_curation``); a run picks one with ``[curation]``.
+CURATION: Kind[CurationFactory] = Kind("curation", "curation policy")
 
 ZERO_ACCURACY = "zero-accuracy"
 SATURATED = "saturated"

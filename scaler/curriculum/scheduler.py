@@ -25,8 +25,8 @@ import attrs
 
 from scaler.curriculum.buffer import InstanceBuffer
 from scaler.curriculum.config import CurriculumConfig
-from scaler.curriculum.controllers import Controller
-from scaler.curriculum.curation import INSTANCE_FAILURE, Curation, Retirement
+from scaler.curriculum.controllers import CONTROLLERS, Controller
+from scaler.curriculum.curation import CURATION, INSTANCE_FAILURE, Retirement
 from scaler.curriculum.state import FORMAT, CurriculumState, rng_state, set_rng_state
 from scaler.errors import ConfigError, InstanceError, ScalerError
 from scaler.instances import InstanceFactory, Request
@@ -34,7 +34,7 @@ from scaler.logs import get_logger
 from scaler.model import EnvSpec, Instance
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
 
 log = get_logger(__name__)
 
@@ -138,7 +138,7 @@ class Scheduler:
         envs: Sequence[EnvSpec],
         config: CurriculumConfig,
         factory: InstanceFactory,
-        plugins: Plugins,
+        plugins: PluginSet,
         state: CurriculumState | None = None,
     ) -> None:
         if not envs:
@@ -150,8 +150,8 @@ class Scheduler:
         self.plugins = plugins
         self.buffer = InstanceBuffer(factory)
         self.rng = random.Random(config.seed)
-        self.curation: Curation = plugins.build(
-            "curation", config.curation, config.curation_options, table="curation"
+        self.curation = plugins.build(
+            CURATION, config.curation, config.curation_options, table="curation"
         )
         self.controllers: dict[str, Controller] = {}
         self.step = 0
@@ -173,14 +173,13 @@ class Scheduler:
         self._snapshot = self._capture(self.controllers)
 
     def _new_controller(self, env_id: str) -> Controller:
-        controller: Controller = self.plugins.build(
-            "controllers",
+        return self.plugins.build(
+            CONTROLLERS,
             self.config.controller,
             self.config.controller_options,
             table="controller",
             max_level=self.envs[env_id].max_level,
         )
-        return controller
 
     def _ensure_controllers(self) -> None:
         for env_id in self.curation.active:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scaler.hookspecs import hookimpl
-from scaler.synth.checks import CHECKS
+from scaler.registry import Register
+from scaler.synth.checks import CORE_CHECKS, Check
 
 
 @hookimpl
-def scaler_register_checks(register: Any) -> None:
-    for name, check in CHECKS.items():
+def scaler_register_checks(register: Register[Check]) -> None:
+    for name, check in CORE_CHECKS.items():
         register(name, check)

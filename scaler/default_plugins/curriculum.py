@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scaler.curriculum.controllers import (
+    ControllerFactory,
     EloController,
     FixedController,
     RatchetController,
     ScalerController,
 )
-from scaler.curriculum.curation import AllEnvironments, ProgressWindow, ScalerWindow
+from scaler.curriculum.curation import (
+    AllEnvironments,
+    CurationFactory,
+    ProgressWindow,
+    ScalerWindow,
+)
 from scaler.hookspecs import hookimpl
+from scaler.registry import Register
 
 
 @hookimpl
-def scaler_register_controllers(register: Any) -> None:
+def scaler_register_controllers(register: Register[ControllerFactory]) -> None:
     register("scaler", ScalerController)
     register("fixed", FixedController)
     register("ratchet", RatchetController)
@@ -23,7 +28,7 @@ def scaler_register_controllers(register: Any) -> None:
 
 
 @hookimpl
-def scaler_register_curation(register: Any) -> None:
+def scaler_register_curation(register: Register[CurationFactory]) -> None:
     register("scaler-window", ScalerWindow)
     register("all", AllEnvironments)
     register("progress-window", ProgressWindow)

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from typing import Any
-
 from scaler.hookspecs import hookimpl
-from scaler.prompts import paper_prompt
+from scaler.prompts import PromptTemplate, paper_prompt
+from scaler.registry import Register
 
 
 @hookimpl
-def scaler_register_prompts(register: Any) -> None:
+def scaler_register_prompts(register: Register[PromptTemplate]) -> None:
     register("scaler", paper_prompt)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scaler.hookspecs import hookimpl
-from scaler.synth.sources import CodeContestsSource, CodeIOSource, OfficialSource
+from scaler.registry import Register
+from scaler.synth.sources import (
+    CodeContestsSource,
+    CodeIOSource,
+    OfficialSource,
+    ProblemSource,
+)
 
 
 @hookimpl
-def scaler_register_sources(register: Any) -> None:
+def scaler_register_sources(register: Register[ProblemSource]) -> None:
     register("codecontests", CodeContestsSource())
     register("scaler-official", OfficialSource())
     register("codeio", CodeIOSource())

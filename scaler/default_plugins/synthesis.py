@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from scaler.hookspecs import hookimpl
+from scaler.registry import Register
 from scaler.synth.stages import (
     DeclaredSynthesizer,
+    Extractor,
     LLMSynthesizer,
+    Synthesizer,
     declared_extractor,
     llm_extractor,
 )
 
 
 @hookimpl
-def scaler_register_extractors(register: Any) -> None:
+def scaler_register_extractors(register: Register[Extractor]) -> None:
     register("llm", llm_extractor)
     register("declared", declared_extractor)
 
 
 @hookimpl
-def scaler_register_generators(register: Any) -> None:
+def scaler_register_generators(register: Register[Synthesizer]) -> None:
     register("llm", LLMSynthesizer())
     register("declared", DeclaredSynthesizer())

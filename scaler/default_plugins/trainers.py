@@ -10,11 +10,14 @@ from typing import Any
 
 from scaler.curriculum.simulator import SimulateTrainer
 from scaler.hookspecs import hookimpl
+from scaler.registry import Register
 from scaler.train.config import TRAINER_NAME
 from scaler.train.launch import VerlTrainer
 
 
 @hookimpl
-def scaler_register_trainers(register: Any) -> None:
+def scaler_register_trainers(register: Register[Any]) -> None:
+    """Any, not ``TrainerFactory``: ``VerlTrainer`` is a ``LoopOwner`` whose framework runs the
+    loop; ``scaler run`` launches it instead of building it (``run.launch_loop_owner``)."""
     register("simulate", SimulateTrainer)
     register(TRAINER_NAME, VerlTrainer)

@@ -27,7 +27,7 @@ from scaler.sandbox.use import use_sandbox
 if TYPE_CHECKING:
     from scaler.evaluate.policies import Policy
     from scaler.model import EnvSpec
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
     from scaler.sandbox.jobs import Sandbox
 
 RESULTS = "results.jsonl"
@@ -36,7 +36,7 @@ RESULTS = "results.jsonl"
 def evaluate_envs_into(
     out: str | os.PathLike[str],
     policy: Policy,
-    plugins: Plugins,
+    plugins: PluginSet,
     sandbox: Sandbox | str = "auto",
     *,
     envs: Sequence[EnvSpec] | None = None,

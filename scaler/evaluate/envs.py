@@ -33,7 +33,7 @@ from scaler.verify import verify
 
 if TYPE_CHECKING:
     from scaler.evaluate.policies import Policy
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
 
 #: z for a two-sided 95% interval.
 Z95 = 1.959963984540054
@@ -211,7 +211,7 @@ def evaluate_envs(
     policy: Policy,
     envs: Sequence[EnvSpec],
     factory: InstanceFactory,
-    plugins: Plugins | None = None,
+    plugins: PluginSet,
     levels: Sequence[int] | None = None,
     n: int = 8,
     seed: int = 0,

@@ -9,10 +9,11 @@ HTTP code path.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
+from scaler.registry import Kind
 from scaler.synth.llm import LLMRequest
 from scaler.synth.llm_openai import OpenAIClient
 
@@ -52,6 +53,12 @@ class Policy(Protocol):
 
     def generate(self, messages_list: Sequence[Messages], n: int) -> list[list[str]]:
         """``n`` sampled answers per chat, in the order of ``messages_list``."""
+
+
+#: What the registries hold: ``factory(model, **options) -> Policy``.
+PolicyFactory = Callable[..., Policy]
+#: Policies to evaluate (``scaler_register_policies``), chosen as ``scaler eval NAME:MODEL``.
+POLICIES: Kind[PolicyFactory] = Kind("policies", "policy")
 
 
 class OpenAIPolicy:

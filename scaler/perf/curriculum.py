@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from scaler.config import Component, RunConfig
-from scaler.curriculum.controllers import Controller
+from scaler.curriculum.controllers import CONTROLLERS, Controller
+from scaler.curriculum.curation import CURATION
 from scaler.curriculum.scheduler import StepReport, split_batch
 from scaler.curriculum.state import CurriculumState, rng_state
 from scaler.errors import InstanceError
@@ -35,7 +36,7 @@ from scaler.model import Instance
 from scaler.run import Run
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
     from scaler.sandbox.jobs import Sandbox
 
 #: The top level of every environment in the synthetic pool.
@@ -73,7 +74,7 @@ def _hidden_skills(pool: Sequence[str], rng: random.Random) -> dict[str, float]:
 
 
 def measure_updates(
-    plugins: Plugins,
+    plugins: PluginSet,
     pool_size: int = 2739,
     window: int = 64,
     steps: int = 2000,
@@ -94,8 +95,8 @@ def measure_updates(
     takes after each report.
     """
     pool = [f"env-{i:04d}" for i in range(pool_size)]
-    make_controller = plugins.get("controllers", controller)
-    policy = plugins.get("curation", curation)(window=window)
+    make_controller = plugins.get(CONTROLLERS, controller)
+    policy = plugins.get(CURATION, curation)(window=window)
     rng = random.Random(seed)
     outcomes = random.Random(seed + 1)
     skills = _hidden_skills(pool, random.Random(seed + 2))
@@ -163,7 +164,7 @@ def _state_save_ms(
 
 
 def measure_hiding(
-    plugins: Plugins, sandbox: Sandbox, steps: int = 8, generation_s: float = 0.5
+    plugins: PluginSet, sandbox: Sandbox, steps: int = 8, generation_s: float = 0.5
 ) -> dict[str, Any]:
     """How much instance making a trainer still waits for when its steps take time.
 
@@ -247,14 +248,14 @@ def _timed_execute(run: Run, steps: int) -> tuple[float, float]:
     return last[0] - began, sum(waited)
 
 
-def _warm_up(sandbox: Sandbox, plugins: Plugins, run: Run) -> None:
+def _warm_up(sandbox: Sandbox, plugins: PluginSet, run: Run) -> None:
     """One instance per env first, so neither run pays for starting workers or first imports."""
     factory = InstanceFactory(sandbox, plugins, run.config.prompt.name)
     factory.make_each([Request(env, 0, 0) for env in run.envs])
 
 
 def measure_steps(
-    plugins: Plugins, sandbox: Sandbox, steps: int = 30, batch_size: int = 8, window: int = 8
+    plugins: PluginSet, sandbox: Sandbox, steps: int = 30, batch_size: int = 8, window: int = 8
 ) -> dict[str, Any]:
     """Simulated steps per second with real instances, against instances made one at a time.
 
@@ -307,7 +308,7 @@ def _state(directory: Path) -> str:
 
 
 def run_curriculum_benchmark(
-    plugins: Plugins,
+    plugins: PluginSet,
     sandbox: Sandbox,
     pool_size: int = 2739,
     window: int = 64,

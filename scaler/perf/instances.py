@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from scaler.instances import InstanceFactory, Request
-from scaler.model import EnvSpec, Program
-from scaler.plugins import Plugins
+from scaler.model import ENVIRONMENTS, EnvSpec, Program
+from scaler.registry import PluginSet
 from scaler.sandbox.jobs import Job, JobResult
 from scaler.sandbox.pool import WorkerLost
 from scaler.verify import verify
@@ -240,7 +240,7 @@ NAIVE: dict[str, type[_PerCall]] = {
 }
 
 
-def _measure(sandbox: Any, plugins: Plugins, requests: Sequence[Request]) -> dict[str, float]:
+def _measure(sandbox: Any, plugins: PluginSet, requests: Sequence[Request]) -> dict[str, float]:
     """Builds (naive baselines) or warms up (ours: compiles, fork paths) first, then measures."""
     factory = InstanceFactory(sandbox, plugins)
     if isinstance(sandbox, _PerCall):
@@ -251,7 +251,7 @@ def _measure(sandbox: Any, plugins: Plugins, requests: Sequence[Request]) -> dic
 
 
 def run_instance_benchmark(
-    plugins: Plugins,
+    plugins: PluginSet,
     make_sandbox: Callable[[str], Any],
     backend: str,
     count: int = 200,
@@ -261,7 +261,7 @@ def run_instance_benchmark(
 ) -> dict[str, Any]:
     """Ours (``backend``: made by ``make_sandbox(name)``, or a naive one with ``workers``),
     then its baseline, with as many calls in flight as ours has workers."""
-    envs = [entry.obj for entry in plugins.registry("environments").values()]
+    envs = [entry.obj for entry in plugins.registry(ENVIRONMENTS).values()]
     if not envs:
         raise RuntimeError("no environments are installed to benchmark")
     requests = mixed_requests(envs, count, levels=levels)

@@ -31,16 +31,16 @@ from typing import Any
 import attrs
 
 from scaler.instances import harness
-from scaler.model import Program
-from scaler.plugins import Plugins
+from scaler.model import ENVIRONMENTS, Program
+from scaler.registry import PluginSet
 from scaler.sandbox.jobs import Job, JobResult, Sandbox
-from scaler.synth.checks import Candidate, CheckContext, CheckResult, CheckSettings
+from scaler.synth.checks import CHECKS, Candidate, CheckContext, CheckResult, CheckSettings
 
 #: The benchmarked environment: quick solutions, so the figure is the cost of running programs.
 ENV_ID = "lis-length"
 
 #: The checks the method's validation runs on a candidate, in the issue's order.
-CHECKS: tuple[str, ...] = ("breadth", "depth", "min")
+METHOD_CHECKS: tuple[str, ...] = ("breadth", "depth", "min")
 
 #: Every run of the paper's pattern gets this wall-clock limit, in seconds.
 PAPER_TIMEOUT_S = 10.0
@@ -83,10 +83,10 @@ print(longest_increasing([int(t) for t in tokens[1 : 1 + count]]))
 THIRD_SOLUTIONS: dict[str, Program] = {"lis-length": LIS_FENWICK}
 
 
-def benchmark_candidate(plugins: Plugins, env_id: str = ENV_ID) -> Candidate:
+def benchmark_candidate(plugins: PluginSet, env_id: str = ENV_ID) -> Candidate:
     """A builtin environment as a candidate with three reference solutions, as the issue's
     benchmark asks: its own Python and C++ ones, and an independent third."""
-    env = plugins.get("environments", env_id)
+    env = plugins.get(ENVIRONMENTS, env_id)
     if env_id not in THIRD_SOLUTIONS:
         raise ValueError(f"no third solution for {env_id!r}: one of {sorted(THIRD_SOLUTIONS)}")
     candidate = Candidate.from_env(env)
@@ -212,15 +212,15 @@ def _settings(trials: int, runs: int) -> CheckSettings:
 
 
 def _validate(
-    candidate: Candidate, sandbox: Sandbox, plugins: Plugins, settings: CheckSettings
+    candidate: Candidate, sandbox: Sandbox, plugins: PluginSet, settings: CheckSettings
 ) -> dict[str, Any]:
     """Runs the checks, timed; every one must pass, or there is nothing to compare."""
     counting = _Counting(sandbox, harness(candidate.generator, candidate.generator_contract))
     context = CheckContext(counting, plugins, settings)
     results: list[CheckResult] = []
     start = time.perf_counter()
-    for name in CHECKS:
-        results.append(plugins.get("checks", name)(candidate, context))
+    for name in METHOD_CHECKS:
+        results.append(plugins.get(CHECKS, name)(candidate, context))
     seconds = time.perf_counter() - start
     failed = [r for r in results if not r.ok]
     if failed:
@@ -238,7 +238,7 @@ def _validate(
 
 
 def measure_ours(
-    candidate: Candidate, sandbox: Sandbox, plugins: Plugins, trials: int = 100, runs: int = 100
+    candidate: Candidate, sandbox: Sandbox, plugins: PluginSet, trials: int = 100, runs: int = 100
 ) -> dict[str, Any]:
     """Breadth (``trials``), depth (``runs``) and min through ``sandbox``, wall-clock timed.
 
@@ -262,7 +262,7 @@ def _start_ms(python: str, times: int = 10) -> float:
 
 def measure_paper(
     candidate: Candidate,
-    plugins: Plugins,
+    plugins: PluginSet,
     trials: int = 100,
     runs: int = 100,
     python: str | None = None,
@@ -287,7 +287,7 @@ def measure_paper(
 
 
 def run_validation_benchmark(
-    plugins: Plugins,
+    plugins: PluginSet,
     sandbox: Sandbox,
     trials: int = 100,
     runs: int = 100,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from scaler.model import Limits, Program
+from scaler.registry import Kind
 
 #: Every status a job can end with.
 STATUSES: tuple[str, ...] = (
@@ -75,3 +76,11 @@ class Sandbox(Protocol):
     def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]: ...
 
     def close(self) -> None: ...
+
+
+#: What the registries hold: ``factory(*, plugins, **options) -> Sandbox``, ``options`` from
+#: the ``[sandbox]`` table. ``plugins`` is the set the factory was found in: a backend that
+#: picks among the others (``auto``) looks them up there.
+SandboxFactory = Callable[..., Sandbox]
+#: Sandbox backends (``scaler_register_sandboxes``); a run picks one with ``[sandbox]``.
+SANDBOXES: Kind[SandboxFactory] = Kind("sandboxes", "sandbox")

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import structlog
 
 from scaler.errors import ScalerError
+from scaler.sandbox.jobs import SANDBOXES, Sandbox
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
 
 log = structlog.get_logger("scaler.sandbox")
 
@@ -71,7 +73,7 @@ def _docker_checks(tag: str | None) -> tuple[list[Check], bool, bool]:
     return checks, status.exists, not status.exists
 
 
-def diagnose(plugins: Plugins, tag: str | None = None) -> tuple[list[Check], Choice]:
+def diagnose(plugins: PluginSet, tag: str | None = None) -> tuple[list[Check], Choice]:
     """Everything ``doctor`` reports, and the backend ``auto`` picks."""
     root = os.geteuid() == 0
     checks = [
@@ -97,7 +99,7 @@ def diagnose(plugins: Plugins, tag: str | None = None) -> tuple[list[Check], Cho
             else "not found: offline image builds need it (apt-get install debootstrap)",
         ),
     ]
-    if "docker" not in plugins.registry("sandboxes"):
+    if "docker" not in plugins.registry(SANDBOXES):
         checks.append(Check("docker backend", False, "no plugin registers a docker backend"))
         return checks, Choice("process", "no docker backend is installed")
     docker_checks, usable, can_build = _docker_checks(tag)
@@ -108,17 +110,22 @@ def diagnose(plugins: Plugins, tag: str | None = None) -> tuple[list[Check], Cho
     return checks, Choice("process", f"{failed.name}: {failed.detail}", can_build_image=can_build)
 
 
-def auto_sandbox(**options: Any) -> Any:
+def auto_sandbox(*, plugins: PluginSet, **options: Any) -> Sandbox:
     """The ``auto`` backend: docker when possible, else process with a warning.
 
-    The backends it chooses between are those of ``options["plugins"]``, by default this
-    process's plugin set.
+    It chooses between the backends of ``plugins``, the set it was found in, so a plugin's
+    replacement of ``docker`` or ``process`` is what it makes.
     """
-    from scaler.plugins import process_plugins
-
-    plugins = options.pop("plugins", None) or process_plugins()
     _, choice = diagnose(plugins)
     if choice.backend == "process":
         log.warning(PROCESS_WARNING, reason=choice.reason)
         options.pop("image", None)
-    return plugins.get("sandboxes", choice.backend)(**options)
+    return plugins.get(SANDBOXES, choice.backend)(plugins=plugins, **options)
+
+
+def build_sandbox(
+    plugins: PluginSet, name: str, options: Mapping[str, Any], *, source: str | None = None
+) -> Sandbox:
+    """The backend ``name`` of ``plugins`` with the ``options`` of a run config's [sandbox]
+    table (config file ``source``): every sandbox factory is handed the set it came from."""
+    return plugins.build(SANDBOXES, name, options, table="sandbox", source=source, plugins=plugins)

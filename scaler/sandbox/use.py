@@ -10,19 +10,21 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from scaler.sandbox.selection import build_sandbox
+
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
     from scaler.sandbox.jobs import Sandbox
 
 
 @contextlib.contextmanager
-def use_sandbox(plugins: Plugins, sandbox: Sandbox | str) -> Iterator[Sandbox]:
+def use_sandbox(plugins: PluginSet, sandbox: Sandbox | str) -> Iterator[Sandbox]:
     """``sandbox`` itself, or the backend of that name (``auto``, ``process``, ``docker`` or a
     plugin's) with its default options, closed on leaving."""
     if not isinstance(sandbox, str):
         yield sandbox
         return
-    made: Sandbox = plugins.build("sandboxes", sandbox, {}, table="sandbox")
+    made = build_sandbox(plugins, sandbox, {})
     try:
         yield made
     finally:

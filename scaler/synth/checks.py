@@ -26,11 +26,12 @@ from scaler.calibration import CALIBRATION_SEEDS, stdin_chars
 from scaler.instances import GENERATOR_LIMITS, answer_problem, harness
 from scaler.levels import DEFAULT_BUDGET_CHARS
 from scaler.model import EnvSpec, Limits, Program, ScaleParam
+from scaler.registry import Kind
 from scaler.sandbox.jobs import Job, JobResult, Sandbox
-from scaler.verify import canonical_answer
+from scaler.verify import VERIFIERS, canonical_answer
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
 
 #: Characters of an input or an output quoted in feedback.
 QUOTE = 1500
@@ -103,13 +104,15 @@ class CheckResult:
 @attrs.frozen
 class CheckContext:
     sandbox: Sandbox
-    plugins: Plugins
+    plugins: PluginSet
     settings: CheckSettings = attrs.field(factory=CheckSettings)
     #: How large an input is against the budget: characters of stdin by default, or tokens.
     measure: Callable[[Mapping[str, Any]], int] = stdin_chars
 
 
 Check = Callable[[Candidate, CheckContext], CheckResult]
+#: Environment validation checks (``scaler_register_checks``), named in ``--checks``.
+CHECKS: Kind[Check] = Kind("checks", "check")
 
 
 def _rng(context: CheckContext, candidate: Candidate, check: str) -> random.Random:
@@ -215,7 +218,7 @@ def _agreement(
     where: Callable[[int], str],
 ) -> CheckResult | None:
     """A failing result when some solution fails, prints no valid answer, or disagrees."""
-    verifier = context.plugins.get("verifiers", candidate.output_type)
+    verifier = context.plugins.get(VERIFIERS, candidate.output_type)
     for i, (item, row) in enumerate(zip(inputs, results, strict=True)):
         answers = []
         for k, result in enumerate(row):
@@ -402,7 +405,7 @@ def budget(candidate: Candidate, context: CheckContext) -> CheckResult:
 
 
 #: The core's checks: the method's three, then determinism and budget.
-CHECKS: dict[str, Check] = {
+CORE_CHECKS: dict[str, Check] = {
     "breadth": breadth,
     "depth": depth,
     "min": minimum,
@@ -417,7 +420,7 @@ def run_checks(
     """Run the named checks in order, stopping at the first failure."""
     results = []
     for name in names:
-        result = context.plugins.get("checks", name)(candidate, context)
+        result = context.plugins.get(CHECKS, name)(candidate, context)
         results.append(result)
         if not result.ok:
             break

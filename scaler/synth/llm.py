@@ -17,13 +17,14 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
 
 from scaler.errors import ConfigError, ScalerError
+from scaler.registry import Kind
 
 
 def number_option(name: str, value: Any, *, minimum: float, strict: bool) -> float:
@@ -91,6 +92,12 @@ class LLMClient(Protocol):
         """The model's answer; raises LLMError when there is none. Safe to call from threads."""
 
     def close(self) -> None: ...
+
+
+#: What the registries hold: ``factory(model, **options) -> LLMClient``.
+LLMFactory = Callable[..., LLMClient]
+#: LLM clients for synthesis (``scaler_register_llms``), chosen with ``--llm NAME:MODEL``.
+LLMS: Kind[LLMFactory] = Kind("llms", "LLM client")
 
 
 def parse_llm_spec(spec: str) -> tuple[str, str]:

@@ -31,15 +31,15 @@ from scaler.logs import get_logger
 from scaler.model import EnvSpec, Program, Provenance
 from scaler.official_pool import slug
 from scaler.pool import env_from_dict
-from scaler.synth.checks import Candidate, CheckContext, CheckResult, run_checks
+from scaler.synth.checks import CHECKS, Candidate, CheckContext, CheckResult, run_checks
 from scaler.synth.extract import Meta, keep_rule, narrative, output_section, prefilter
 from scaler.synth.journal import Journal
 from scaler.synth.llm import LLMClient, LLMError, LLMRequest
 from scaler.synth.problem import Problem
-from scaler.synth.stages import Extractor, Rejected, Synthesizer
+from scaler.synth.stages import EXTRACTORS, GENERATORS, Rejected
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
 
 log = get_logger(__name__)
 
@@ -128,7 +128,7 @@ class Pipeline:
         self,
         llm: LLMClient | None,
         context: CheckContext,
-        plugins: Plugins,
+        plugins: PluginSet,
         journal: Journal,
         settings: SynthSettings | None = None,
     ) -> None:
@@ -211,7 +211,7 @@ class Pipeline:
         name = self.settings.extractor
         order = ("declared", "llm") if name == "auto" else (name,)
         for extractor in order:
-            extract: Extractor = self.plugins.get("extractors", extractor)
+            extract = self.plugins.get(EXTRACTORS, extractor)
             meta = extract(problem, session.ask, self.settings.extract_attempts)
             if meta is not None:
                 return meta
@@ -222,7 +222,7 @@ class Pipeline:
         name = self.settings.generator
         order = ("declared", "llm") if name == "auto" else (name,)
         for synthesizer_name in order:
-            synthesizer: Synthesizer = self.plugins.get("generators", synthesizer_name)
+            synthesizer = self.plugins.get(GENERATORS, synthesizer_name)
             draft = synthesizer.first(problem, meta, session.ask)
             if draft is not None:
                 break
@@ -311,7 +311,7 @@ class Pipeline:
         except InstanceError as exc:
             raise Rejected("calibrate", str(exc)) from exc
         env = calibration.apply(provisional)
-        result = self.plugins.get("checks", "budget")(
+        result = self.plugins.get(CHECKS, "budget")(
             attrs.evolve(candidate, scale_params=env.scale_params, levels=env.levels),
             self.context,
         )

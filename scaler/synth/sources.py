@@ -39,6 +39,7 @@ import attrs
 from scaler.errors import PoolError, ScalerError
 from scaler.model import Limits, Program, ScaleParam
 from scaler.official_pool import LANGUAGE_IDS, OFFICIAL_LIMITS, statement_narrative
+from scaler.registry import Kind
 from scaler.synth.problem import Declared, Problem, SourceRejection, SourceResult
 
 _BIG = sys.float_info.max
@@ -62,6 +63,10 @@ class ProblemSource(Protocol):
     description: str
 
     def read(self, path: str | Path) -> SourceResult: ...
+
+
+#: Problem sources for synthesis (``scaler_register_sources``), by format name.
+SOURCES: Kind[ProblemSource] = Kind("sources", "source")
 
 
 class _Reject(ValueError):

@@ -16,6 +16,7 @@ from typing import Protocol
 import attrs
 
 from scaler.model import Program
+from scaler.registry import Kind
 from scaler.synth import prompts
 from scaler.synth.extract import Malformed, Meta, declared_meta, parse_meta
 from scaler.synth.generate import parse_generator
@@ -39,6 +40,10 @@ class Rejected(Exception):
 class Extractor(Protocol):
     def __call__(self, problem: Problem, ask: Ask, attempts: int) -> Meta | None:
         """Meta for the problem; None when this extractor has nothing to say about it."""
+
+
+#: Meta-information extractors (``scaler_register_extractors``).
+EXTRACTORS: Kind[Extractor] = Kind("extractors", "extractor")
 
 
 def llm_extractor(problem: Problem, ask: Ask, attempts: int) -> Meta:
@@ -83,6 +88,10 @@ class Synthesizer(Protocol):
         self, problem: Problem, meta: Meta, previous: Draft, feedback: str, attempt: int, ask: Ask
     ) -> Draft | None:
         """A new generator after ``previous`` failed with ``feedback``; None: cannot repair."""
+
+
+#: Test-case generator synthesizers (``scaler_register_generators``).
+GENERATORS: Kind[Synthesizer] = Kind("generators", "generator synthesizer")
 
 
 class LLMSynthesizer:

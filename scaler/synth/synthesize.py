@@ -22,14 +22,16 @@ from scaler.calibration import input_measure
 from scaler.errors import ScalerError
 from scaler.logs import get_logger
 from scaler.sandbox.use import use_sandbox
-from scaler.synth.checks import CheckContext, CheckSettings
+from scaler.synth.checks import CHECKS, CheckContext, CheckSettings
 from scaler.synth.journal import Journal
-from scaler.synth.llm import LLMClient, Recorder, parse_llm_spec
+from scaler.synth.llm import LLMS, LLMClient, Recorder, parse_llm_spec
 from scaler.synth.pipeline import Outcome, Pipeline, SynthSettings, journal_path, write_accepted
 from scaler.synth.problem import Problem, SourceRejection
+from scaler.synth.sources import SOURCES
+from scaler.synth.stages import EXTRACTORS, GENERATORS
 
 if TYPE_CHECKING:
-    from scaler.plugins import Plugins
+    from scaler.registry import PluginSet
     from scaler.sandbox.jobs import Sandbox
 
 log = get_logger(__name__)
@@ -110,7 +112,7 @@ class Synthesis:
         self,
         problems: Sequence[PathLike],
         output: PathLike,
-        plugins: Plugins,
+        plugins: PluginSet,
         *,
         llm: str | LLMClient | None = None,
         llm_options: Mapping[str, Any] | None = None,
@@ -125,11 +127,11 @@ class Synthesis:
         self.settings = settings or SynthSettings()
         self.check_settings = check_settings or CheckSettings()
         for name in self.settings.checks:
-            plugins.get("checks", name)
+            plugins.get(CHECKS, name)
         read: list[Problem] = []
         skipped: list[SourceRejection] = []
         for path in map(Path, problems):
-            result = plugins.get("sources", source_for(path, source)).read(path)
+            result = plugins.get(SOURCES, source_for(path, source)).read(path)
             for rejection in result.rejected:
                 log.warning("source record skipped", where=rejection.where, reason=rejection.reason)
             read.extend(result.problems)
@@ -140,8 +142,8 @@ class Synthesis:
         self.llm, self._owns_llm = _client(plugins, llm, llm_options, record)
         try:
             for kind, name in (
-                ("extractors", self.settings.extractor),
-                ("generators", self.settings.generator),
+                (EXTRACTORS, self.settings.extractor),
+                (GENERATORS, self.settings.generator),
             ):
                 if name != "auto":
                     plugins.get(kind, name)
@@ -186,7 +188,7 @@ class Synthesis:
 
 
 def _client(
-    plugins: Plugins,
+    plugins: PluginSet,
     llm: str | LLMClient | None,
     options: Mapping[str, Any] | None,
     record: PathLike | None,
@@ -196,7 +198,7 @@ def _client(
         return None, False
     if isinstance(llm, str):
         name, model = parse_llm_spec(llm)
-        client: LLMClient = plugins.get("llms", name)(model, **(options or {}))
+        client: LLMClient = plugins.get(LLMS, name)(model, **(options or {}))
         owned = True
     elif options:
         raise ScalerError("llm_options are for a client made by name, not a given one")
@@ -208,7 +210,7 @@ def _client(
 def synthesize(
     problems: Sequence[PathLike],
     output: PathLike,
-    plugins: Plugins,
+    plugins: PluginSet,
     sandbox: Sandbox | str = "auto",
     *,
     llm: str | LLMClient | None = None,

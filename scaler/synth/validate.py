@@ -23,6 +23,7 @@ from scaler.calibration import calibrate_envs
 from scaler.errors import InstanceError
 from scaler.model import EnvSpec
 from scaler.synth.checks import (
+    CHECKS,
     Candidate,
     CheckContext,
     CheckResult,
@@ -97,7 +98,7 @@ def _level_figures(
 
 def validate_env(env: EnvSpec, context: CheckContext, checks: Sequence[str]) -> EnvCard:
     candidate = Candidate.from_env(env)
-    results = tuple(context.plugins.get("checks", name)(candidate, context) for name in checks)
+    results = tuple(context.plugins.get(CHECKS, name)(candidate, context) for name in checks)
     levels = _level_figures(env, candidate, context)
     try:
         (calibration,) = calibrate_envs(

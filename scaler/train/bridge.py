@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from scaler.errors import ScalerError
 
 if TYPE_CHECKING:
-    from scaler.plugins import PluginSpec
+    from scaler.registry import PluginSpec
 
 ACTOR_NAME = "scaler-curriculum"
 NAMESPACE = "scaler"
@@ -44,14 +44,16 @@ class CurriculumActor:
         from scaler.curriculum.state import CurriculumState
         from scaler.instances import InstanceFactory
         from scaler.plugins import process_plugins
+        from scaler.sandbox.selection import build_sandbox
         from scaler.train.service import CurriculumService
 
         # Info: the per-step curriculum lines are what a verl run shows of the curriculum.
         logs.configure(1, "console")
         run = RunConfig.from_dict(config)
-        # The driver's plugin set: start_actor put its spec in this worker's environment.
+        # A Ray worker, so no caller to hand it the plugin set: start_actor put the driver's
+        # spec in this worker's environment, which process_plugins loads.
         loaded = process_plugins()
-        sandbox = loaded.build("sandboxes", run.sandbox.name, run.sandbox.options, table="sandbox")
+        sandbox = build_sandbox(loaded, run.sandbox.name, run.sandbox.options)
         state = CurriculumState.load(state_file) if state_file else None
         scheduler = Scheduler(
             resolve_envs(run, loaded),
@@ -95,7 +97,7 @@ class CurriculumActor:
 def start_actor(
     config: Mapping[str, Any],
     rollouts_per_prompt: int,
-    plugins: PluginSpec | None = None,
+    plugins: PluginSpec,
     state_file: str | Path | None = None,
     grace_s: float = 30.0,
     state_dir: str | Path | None = None,
@@ -103,20 +105,17 @@ def start_actor(
 ) -> Any:
     """Start the named actor in the current Ray cluster (``ray.init`` first) and return it.
 
-    ``plugins``: the plugin set the actor loads (default: this process's); ``state_dir``: where
+    ``plugins``: the plugin set the actor loads (the driver's spec); ``state_dir``: where
     the state of every closed step is kept for the trainer's checkpoints (``keep_every``: the
     trainer's checkpoint frequency); ``state_file``: a state to resume.
     """
     import ray
 
-    from scaler.plugins import process_plugins
-
-    spec = plugins or process_plugins().spec
     remote = ray.remote(max_concurrency=CONCURRENCY)(CurriculumActor)
     return remote.options(
         name=ACTOR_NAME,
         namespace=NAMESPACE,
-        runtime_env={"env_vars": spec.to_environ()},
+        runtime_env={"env_vars": plugins.to_environ()},
     ).remote(
         dict(config),
         rollouts_per_prompt,

@@ -19,7 +19,7 @@ import attrs
 from scaler.config import Component, RunConfig
 from scaler.errors import ScalerError
 from scaler.logs import get_logger
-from scaler.plugins import PluginSpec, process_plugins
+from scaler.registry import PluginSpec
 from scaler.train.config import FROM_RUN_CONFIG, TRAINER_NAME, TrainConfig, parse_options
 from scaler.train.preset import compose_overrides
 
@@ -64,7 +64,8 @@ def train(
     config: TrainConfig,
     overrides: Sequence[str] = (),
     ray_address: str | None = None,
-    plugins: PluginSpec | None = None,
+    *,
+    plugins: PluginSpec,
     state_file: str | Path | None = None,
 ) -> list[dict[str, Any]]:
     """Start Ray, the curriculum actor, then verl's PPO loop; the curriculum's step reports.
@@ -75,12 +76,11 @@ def train(
     it. The reports are returned because the actor ends with this call (it is not detached).
     Needs GPUs and vLLM, except with ``device = "cpu"`` (``scaler.train.cpu``: tiny models),
     which sets ``preset.CPU_ENVIRONMENT`` in this process's environment for verl to read.
-    ``plugins``: the plugin set of every Ray worker (default: this process's), passed to them
+    ``plugins``: the plugin set of every Ray worker (the driver's spec), passed to them
     through Ray's runtime environment.
     """
     from scaler.train.preset import CPU_ENVIRONMENT, validate
 
-    spec = plugins or process_plugins().spec
     config.require_model()
     environment: dict[str, str] = {}
     if config.device == "cpu":
@@ -103,7 +103,7 @@ def train(
         runtime_env = get_ppo_ray_runtime_env(composed)
         env_vars = runtime_env.setdefault("env_vars", {})
         env_vars.update(environment)
-        env_vars.update(spec.to_environ())
+        env_vars.update(plugins.to_environ())
         if composed.transfer_queue.enable:
             env_vars["TRANSFER_QUEUE_ENABLE"] = "1"
         merged = OmegaConf.merge(runtime_env, init.pop("runtime_env", None) or {})
@@ -112,11 +112,11 @@ def train(
             init["address"] = ray_address
         log.info("starting ray", address=ray_address or "local")
         ray.init(**{k: v for k, v in init.items() if v is not None})
-    elif spec.extra:
+    elif plugins.extra:
         log.warning(
             "Ray was started before scaler train: its workers load plugins from their own "
             "environment; set SCALER_PLUGINS there for the --plugin modules",
-            plugins=",".join(spec.extra),
+            plugins=",".join(plugins.extra),
         )
     checkpoints = Path(str(composed.trainer.default_local_dir))
     states = checkpoints / "curriculum"
@@ -127,7 +127,7 @@ def train(
     actor = start_actor(
         actor_config(config.run),
         config.rollouts,
-        spec,
+        plugins,
         state_file,
         state_dir=states,
         keep_every=int(composed.trainer.save_freq),

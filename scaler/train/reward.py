@@ -9,11 +9,12 @@ registered verifiers, and returns the same keys for every sample (verl requires 
 carry the step in ``extra_info``; their results also go to the curriculum actor,
 fire-and-forget, so scoring never waits on it.
 
-Scoring uses this process's plugin set (``scaler.plugins.process_plugins``): the launcher puts
-the driver's plugin spec into every Ray worker's environment, so a ``--plugin`` verifier scores
-here too. A rollout that cannot be scored is an error that names its environment and says why;
-it is also told to the curriculum actor, so that ``scaler train`` can say it in one line when
-verl stops, instead of verl's own error about empty groups.
+Scoring uses this process's plugin set (``scaler.plugins.process_plugins``): verl calls this
+function with no plugin set to pass, so it is an entry point that loads its own; the launcher
+puts the driver's plugin spec into every Ray worker's environment, so a ``--plugin`` verifier
+scores here too. A rollout that cannot be scored is an error that names its environment and
+says why; it is also told to the curriculum actor, so that ``scaler train`` can say it in one
+line when verl stops, instead of verl's own error about empty groups.
 """
 
 from __future__ import annotations

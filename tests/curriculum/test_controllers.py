@@ -15,6 +15,7 @@ from fractions import Fraction
 import pytest
 
 from scaler.curriculum.controllers import (
+    CONTROLLERS,
     Controller,
     EloController,
     FixedController,
@@ -37,8 +38,8 @@ def test_registry_returns_the_controller_classes() -> None:
         "elo": EloController,
     }
     for name, cls in expected.items():
-        assert plugins.get("controllers", name) is cls
-    built = plugins.get("controllers", "scaler")(6, tau=0.25)
+        assert plugins.get(CONTROLLERS, name) is cls
+    built = plugins.get(CONTROLLERS, "scaler")(6, tau=0.25)
     assert isinstance(built, ScalerController)
     assert (built.max_level, built.tau, built.difficulty) == (6, 0.25, 0.0)
 

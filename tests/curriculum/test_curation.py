@@ -16,6 +16,7 @@ import pytest
 
 from scaler.curriculum.controllers import Controller, FixedController, ScalerController
 from scaler.curriculum.curation import (
+    CURATION,
     NO_PROGRESS,
     SATURATED,
     ZERO_ACCURACY,
@@ -99,10 +100,10 @@ def check_retirement(retirement: Retirement, env_id: str, reason: str, step: int
 
 def test_registry_returns_the_curation_classes() -> None:
     plugins = Plugins.load(environ={})
-    assert plugins.get("curation", "scaler-window") is ScalerWindow
-    assert plugins.get("curation", "all") is AllEnvironments
-    assert plugins.get("curation", "progress-window") is ProgressWindow
-    built = plugins.get("curation", "scaler-window")(window=3, k_zero=2)
+    assert plugins.get(CURATION, "scaler-window") is ScalerWindow
+    assert plugins.get(CURATION, "all") is AllEnvironments
+    assert plugins.get(CURATION, "progress-window") is ProgressWindow
+    built = plugins.get(CURATION, "scaler-window")(window=3, k_zero=2)
     assert (built.window, built.k_zero, built.k_sat, built.k_slope) == (3, 2, 5, 10)
 
 

@@ -14,6 +14,7 @@ from scaler.evaluate.benchmarks import Benchmark
 from scaler.evaluate.directory import evaluate_benchmarks_into, evaluate_envs_into
 from scaler.evaluate.envs import render_markdown
 from scaler.instances import InstanceFactory
+from scaler.model import ENVIRONMENTS
 from scaler.plugins import Plugins
 from tests.evaluate.test_envs import ENVS, LEVELS, GradingServer, N, policy, server, teach
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.usefixtures("no_openai_environment")
 def test_evaluate_envs_into_returns_the_evaluation_it_writes_and_resumes(
     server: GradingServer, sandbox: Any, plugins: Plugins, tmp_path: Path
 ) -> None:
-    envs = [plugins.get("environments", name) for name in ENVS]
+    envs = [plugins.get(ENVIRONMENTS, name) for name in ENVS]
     teach(server, InstanceFactory(sandbox, plugins), envs)
     out = tmp_path / "eval"
     scored: list[dict[str, Any]] = []

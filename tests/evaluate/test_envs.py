@@ -26,7 +26,7 @@ from scaler.evaluate.envs import (
 )
 from scaler.evaluate.policies import OpenAIPolicy, Policy
 from scaler.instances import InstanceFactory
-from scaler.model import EnvSpec
+from scaler.model import ENVIRONMENTS, EnvSpec
 from scaler.plugins import Plugins
 
 ENVS = ("lis-length", "max-subarray-sum")
@@ -106,7 +106,7 @@ def server() -> Iterator[GradingServer]:
 
 @pytest.fixture
 def envs(plugins: Plugins) -> list[EnvSpec]:
-    return [plugins.get("environments", name) for name in ENVS]
+    return [plugins.get(ENVIRONMENTS, name) for name in ENVS]
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from scaler.instances import InstanceFactory
+from scaler.model import ENVIRONMENTS
 from scaler.plugins import Plugins
 from tests.evaluate.test_envs import ENVS, GradingServer, server, teach
 
@@ -22,7 +23,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 def test_eval_envs_writes_results_report_plot_and_resumes(
     run: Any, server: GradingServer, sandbox: Any, plugins: Plugins, tmp_path: Path
 ) -> None:
-    envs = [plugins.get("environments", name) for name in ENVS]
+    envs = [plugins.get(ENVIRONMENTS, name) for name in ENVS]
     teach(server, InstanceFactory(sandbox, plugins), envs)
     out = tmp_path / "eval"
     args = (

@@ -17,6 +17,7 @@ import pytest
 
 from scaler.errors import ConfigError, ScalerError
 from scaler.evaluate.envs import result_lines
+from scaler.evaluate.policies import POLICIES
 from scaler.plugins import Plugins
 from tests import fake_vllm as fake_vllm_module
 from tests import tiny_model
@@ -102,7 +103,7 @@ def test_hf_bench_avg_at_k_scores_what_the_model_really_says(
 @torch_needed
 def test_hf_greedy_decoding_and_a_missing_model(models: dict[str, Path]) -> None:
     plugins = Plugins.load(environ={})
-    factory = plugins.get("policies", "hf")
+    factory = plugins.get(POLICIES, "hf")
     greedy = factory(str(models["random"]), temperature=0, max_tokens=5)
     chat = [{"role": "user", "content": "the answer is 3"}]
     first, second = greedy.generate([chat, chat], 2)
@@ -128,14 +129,14 @@ def test_in_process_policies_refuse_bad_sampling_before_loading_anything(
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.setitem(sys.modules, "vllm", None)
     with pytest.raises(ConfigError) as caught:
-        Plugins.load(environ={}).get("policies", name)("some/model", **options)
+        Plugins.load(environ={}).get(POLICIES, name)("some/model", **options)
     assert caught.value.field == field
 
 
 def test_hf_without_torch_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ScalerError, match=r"pip install 'scaler\[hf\]'"):
-        Plugins.load(environ={}).get("policies", "hf")("some/model")
+        Plugins.load(environ={}).get(POLICIES, "hf")("some/model")
 
 
 def test_unknown_policy_options_are_refused_naming_the_option(run: Any, tmp_path: Path) -> None:
@@ -154,7 +155,7 @@ def fake_vllm(monkeypatch: pytest.MonkeyPatch) -> type[fake_vllm_module.Engine]:
 def test_vllm_policy_asks_one_batch_with_n_samples_and_the_papers_decoding(
     fake_vllm: type[fake_vllm_module.Engine],
 ) -> None:
-    policy = Plugins.load(environ={}).get("policies", "vllm")(
+    policy = Plugins.load(environ={}).get(POLICIES, "vllm")(
         "/models/q", max_tokens=64, tensor_parallel_size=2, chat_template_kwargs={"x": 1}
     )
     chats = [[{"role": "user", "content": "a"}], [{"role": "user", "content": "b"}]]
@@ -173,4 +174,4 @@ def test_vllm_policy_asks_one_batch_with_n_samples_and_the_papers_decoding(
 def test_vllm_without_vllm_names_the_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "vllm", None)
     with pytest.raises(ScalerError, match=r"pip install 'scaler\[vllm\]'"):
-        Plugins.load(environ={}).get("policies", "vllm")("some/model")
+        Plugins.load(environ={}).get(POLICIES, "vllm")("some/model")

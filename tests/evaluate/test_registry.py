@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from scaler import hookimpl
-from scaler.evaluate.policies import OpenAIPolicy
+from scaler.evaluate.policies import POLICIES, OpenAIPolicy
 from scaler.plugins import Plugins
 
 
@@ -26,8 +26,8 @@ class EchoPlugin:
 
 def test_policies_resolve_by_name() -> None:
     plugins = Plugins.load(environ={})
-    assert isinstance(plugins.get("policies", "openai")("m", base_url="http://x"), OpenAIPolicy)
+    assert isinstance(plugins.get(POLICIES, "openai")("m", base_url="http://x"), OpenAIPolicy)
     plugins.register(EchoPlugin(), "echo-plugin")
-    policy = plugins.get("policies", "echo")("fixed")
+    policy = plugins.get(POLICIES, "echo")("fixed")
     assert policy.generate([[{"role": "user", "content": "q"}]], 2) == [["fixed", "fixed"]]
-    assert plugins.registry("policies")["echo"].plugin == "echo-plugin"
+    assert plugins.registry(POLICIES)["echo"].plugin == "echo-plugin"

@@ -19,11 +19,13 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from scaler.config import Component, RunConfig
-from scaler.curriculum.controllers import Controller, ScalerController
+from scaler.curriculum.controllers import CONTROLLERS, Controller, ScalerController
+from scaler.curriculum.curation import CURATION
 from scaler.errors import ConfigError
 from scaler.plugins import Plugins
+from scaler.registry import Kind
 from scaler.run import build_trainer
-from scaler.trainer import LoopOwner
+from scaler.trainer import TRAINERS, LoopOwner
 from tests.fuzz.seeds import CONFIG_SEEDS
 from tests.fuzz.strategies import damaged, file_holding, mutated, one_of_seeds, toml_text
 
@@ -65,7 +67,7 @@ def test_config_file_is_a_config_or_names_the_file(content: bytes) -> None:
         checked(config)
 
 
-def _options(kind: str) -> list[tuple[str, dict[str, Any]]]:
+def _options(kind: Kind[Any]) -> list[tuple[str, dict[str, Any]]]:
     """(name, options) of every registered component of a kind: every option the factory takes,
     at its default, so that mutations hit real option names."""
     pairs = []
@@ -82,15 +84,15 @@ def _is_options(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and k for k in value)
 
 
-def _options_of(kind: str) -> st.SearchStrategy[tuple[str, Any]]:
+def _options_of(kind: Kind[Any]) -> st.SearchStrategy[tuple[str, Any]]:
     return one_of_seeds(_options(kind)).flatmap(
         lambda pair: st.tuples(st.just(pair[0]), mutated(pair[1]).filter(_is_options))
     )
 
 
-def built(kind: str, name: str, options: dict[str, Any], **args: Any) -> Any:
+def built(kind: Kind[Any], name: str, options: dict[str, Any], **args: Any) -> Any:
     """The component as the scheduler builds it, or None where its options were refused."""
-    table = kind.removesuffix("s")
+    table = kind.name.removesuffix("s")
     try:
         return PLUGINS.build(kind, name, options, table=table, **args)
     except ConfigError as exc:  # named by the config's table: [controller], [curation]
@@ -105,22 +107,22 @@ def exercise_controller(controller: Controller) -> None:
     json.dumps(controller.state())
 
 
-@given(_options_of("controllers"))
+@given(_options_of(CONTROLLERS))
 @example(("elo", {"step_cap": float("inf")}))  # accepted, then an OverflowError at the first step
 @example(("scaler", {"k": 10**400}))  # accepted, then an OverflowError in update
 def test_controller_options_make_a_working_controller_or_name_the_option(
     case: tuple[str, dict[str, Any]],
 ) -> None:
-    controller = built("controllers", *case, max_level=5)
+    controller = built(CONTROLLERS, *case, max_level=5)
     if controller is not None:
         exercise_controller(controller)
 
 
-@given(_options_of("curation"))
+@given(_options_of(CURATION))
 def test_curation_options_make_a_working_policy_or_name_the_option(
     case: tuple[str, dict[str, Any]],
 ) -> None:
-    curation = built("curation", *case)
+    curation = built(CURATION, *case)
     if curation is None:
         return
     rng = random.Random(0)
@@ -133,7 +135,7 @@ def test_curation_options_make_a_working_policy_or_name_the_option(
     json.dumps(curation.state())
 
 
-@given(_options_of("trainers"))
+@given(_options_of(TRAINERS))
 @example(("simulate", {"seed": "\ud800"}))  # a UnicodeEncodeError from random.Random
 @example(("simulate", {"generation_s": float("inf")}))  # accepted; time.sleep(inf) raises
 def test_trainer_options_make_a_trainer_or_a_located_error(

@@ -27,7 +27,7 @@ from scaler.sandbox.docker import (
     remove_leftovers,
 )
 from scaler.sandbox.image import RUNNER_PATH, default_tag
-from scaler.sandbox.jobs import Job, Sandbox
+from scaler.sandbox.jobs import SANDBOXES, Job, Sandbox
 from scaler.sandbox.runner import CPP_CACHE
 from tests.sandbox.conftest import (
     DOCKER_MEMORY_MB,
@@ -93,7 +93,7 @@ def test_an_unreachable_engine_is_named(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
 
 def test_docker_is_a_registered_backend() -> None:
-    assert "docker" in Plugins.load(environ={}).registry("sandboxes")
+    assert "docker" in Plugins.load(environ={}).registry(SANDBOXES)
 
 
 @pytest.mark.docker

@@ -97,3 +97,15 @@ def test_a_stale_image_is_still_used_and_reported(monkeypatch: pytest.MonkeyPatc
     assert choice.backend == "docker"
     (check,) = [c for c in checks if c.name == "sandbox image"]
     assert check.ok and "stale" in check.detail and "usable" in check.detail
+
+
+def test_a_sandbox_factory_is_handed_the_set_it_was_found_in() -> None:
+    handed: list[object] = []
+
+    def recording(*, plugins: object, **options: object) -> object:
+        handed.append((plugins, options))
+        return "a sandbox"
+
+    plugins = plugins_with_docker(recording)
+    assert selection.build_sandbox(plugins, "docker", {"workers": 2}) == "a sandbox"
+    assert handed == [(plugins, {"workers": 2})]

@@ -8,6 +8,7 @@ import pytest
 from scaler.model import Limits, Program, ScaleParam
 from scaler.plugins import Plugins
 from scaler.synth.checks import (
+    CHECKS,
     Candidate,
     CheckContext,
     CheckSettings,
@@ -41,7 +42,7 @@ def context(sandbox: Any, plugins: Plugins) -> CheckContext:
 
 
 def _one(name: str, candidate: Candidate, context: CheckContext):  # type: ignore[no-untyped-def]
-    return context.plugins.get("checks", name)(candidate, context)
+    return context.plugins.get(CHECKS, name)(candidate, context)
 
 
 def test_a_good_candidate_passes_every_check(context: CheckContext) -> None:

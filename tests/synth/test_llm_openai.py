@@ -23,6 +23,7 @@ import pytest
 from scaler.errors import ConfigError, ScalerError
 from scaler.plugins import Plugins
 from scaler.synth.llm import (
+    LLMS,
     Completion,
     LLMError,
     LLMRequest,
@@ -538,15 +539,15 @@ def test_the_vllm_client_without_vllm_says_how_to_install_it(
 def test_the_llm_clients_are_registered_by_name(
     plugins: Plugins, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    openai = plugins.get("llms", "openai")("served-model", base_url="http://127.0.0.1:9/v1")
+    openai = plugins.get(LLMS, "openai")("served-model", base_url="http://127.0.0.1:9/v1")
     assert isinstance(openai, OpenAIClient)
     assert openai.model == "served-model"
 
     path = tmp_path / "recording.jsonl"
     path.write_text(json.dumps(GOOD) + "\n", encoding="utf-8")
-    replay = plugins.get("llms", "replay")(str(path))
+    replay = plugins.get(LLMS, "replay")(str(path))
     assert replay.complete(request("p1", "extract", 0)).text == "ok"
 
     monkeypatch.setitem(sys.modules, "vllm", None)
     with pytest.raises(ScalerError, match=r"pip install 'scaler\[vllm\]'"):
-        plugins.get("llms", "vllm")("Qwen/Qwen3-8B")
+        plugins.get(LLMS, "vllm")("Qwen/Qwen3-8B")

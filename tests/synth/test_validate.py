@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scaler.model import ENVIRONMENTS
 from scaler.pool import load_pool, write_pool
 from tests.conftest import OFFICIAL_POOL, require_shared
 
@@ -37,7 +38,7 @@ def test_validate_the_official_pool(run: Any, tmp_path: Path) -> None:
 
 
 def test_calibrate_rewrites_level_tables(run: Any, tmp_path: Path, plugins: Any) -> None:
-    env = plugins.get("environments", "lis-length")
+    env = plugins.get(ENVIRONMENTS, "lis-length")
     import attrs
 
     stale = attrs.evolve(env, levels=(0, 1, 2))
@@ -57,7 +58,7 @@ def test_validate_a_native_pool_with_a_broken_env(run: Any, tmp_path: Path, plug
 
     from scaler.model import Program
 
-    good = plugins.get("environments", "sort-distinct")
+    good = plugins.get(ENVIRONMENTS, "sort-distinct")
     broken = attrs.evolve(
         good, id="broken", solutions=(*good.solutions, Program("python", "print(0)"))
     )

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from scaler.instances import InstanceFactory, Request
+from scaler.model import ENVIRONMENTS
 from scaler.pool import write_pool
 from scaler.train.reward import compute_score
 
@@ -16,7 +17,7 @@ pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is not installed: pi
 @pytest.fixture
 def pool(tmp_path: Path, plugins: Any) -> Path:
     path = tmp_path / "pool.jsonl"
-    write_pool([plugins.get("environments", e) for e in ("lis-length", "sort-distinct")], path)
+    write_pool([plugins.get(ENVIRONMENTS, e) for e in ("lis-length", "sort-distinct")], path)
     return path
 
 
@@ -39,7 +40,7 @@ def test_export_writes_verl_rows(run: Any, pool: Path, tmp_path: Path, sandbox: 
     assert first["data_source"] == "scaler/" + first["extra_info"]["env_id"]
     assert first["ability"] == "reasoning" and first["reward_model"]["style"] == "rule"
     assert [m["role"] for m in first["prompt"]] == ["system", "user"]
-    env = plugins.get("environments", first["extra_info"]["env_id"])
+    env = plugins.get(ENVIRONMENTS, first["extra_info"]["env_id"])
     level, seed = first["extra_info"]["level"], first["extra_info"]["seed"]
     (instance,) = InstanceFactory(sandbox, plugins).make([Request(env, level, seed)])
     assert first["reward_model"]["ground_truth"] == instance.answer
@@ -47,7 +48,7 @@ def test_export_writes_verl_rows(run: Any, pool: Path, tmp_path: Path, sandbox: 
 
 
 def test_reward_function_in_verls_signature(sandbox: Any, plugins: Any) -> None:
-    env = plugins.get("environments", "sort-distinct")
+    env = plugins.get(ENVIRONMENTS, "sort-distinct")
     (instance,) = InstanceFactory(sandbox, plugins).make([Request(env, 3, 0)])
     source, truth, info = "scaler/sort-distinct", instance.answer, instance.extra_info
     right = compute_score(source, f"so \\boxed{{{truth}}}", truth, info)

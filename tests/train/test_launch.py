@@ -22,6 +22,7 @@ from scaler.run import build_trainer
 from scaler.train.config import MODEL_PLACEHOLDER, TrainConfig, parse_options
 from scaler.train.launch import load, plan
 from scaler.train.preset import compose_overrides, format_value
+from scaler.trainer import TRAINERS
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "configs"
@@ -168,7 +169,7 @@ def test_options_parse_without_prefix_for_the_trainer_factory() -> None:
 
 
 def test_a_run_cannot_step_the_verl_trainer_but_checks_its_options(plugins: Plugins) -> None:
-    loaded = Plugins.load([MODULE]) if "verl" not in plugins.registry("trainers") else plugins
+    loaded = Plugins.load([MODULE]) if "verl" not in plugins.registry(TRAINERS) else plugins
     with pytest.raises(ScalerError, match=r"scaler run CONFIG\.toml"):
         build_trainer(Component("verl", {"rollouts": 8}), loaded, "x.toml")
     with pytest.raises(ConfigError) as caught:

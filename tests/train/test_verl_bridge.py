@@ -32,7 +32,7 @@ from verl.utils.dataset.rl_dataset import RLHFDataset, collate_fn
 
 from scaler.config import Component, RunConfig
 from scaler.errors import ScalerError
-from scaler.plugins import PluginSpec
+from scaler.registry import PluginSpec
 from scaler.train.bridge import start_actor
 from scaler.train.dataset import CurriculumRows, ScalerDataset
 from scaler.train.launch import reward_failure
@@ -176,7 +176,9 @@ def _closes(actor: Any, step: int, timeout_s: float = 30.0) -> None:
 
 def test_curriculum_through_verl(cluster: None, tokenizer_dir: Path, tmp_path: Path) -> None:
     config = _verl_config(tokenizer_dir, val_files=str(tmp_path / "val.parquet"))
-    actor = start_actor(RUN, ROLLOUTS, grace_s=10.0, state_dir=tmp_path / "curriculum")
+    actor = start_actor(
+        RUN, ROLLOUTS, PluginSpec(), grace_s=10.0, state_dir=tmp_path / "curriculum"
+    )
     worker = ray.remote(RewardLoopWorker).options(num_cpus=0).remote(config)
     dataset = _dataset(config)
     assert type(dataset) is ScalerDataset
@@ -224,7 +226,7 @@ def test_curriculum_through_verl(cluster: None, tokenizer_dir: Path, tmp_path: P
 
     # a resumed run: a new actor from the checkpoint, new reward workers (they cache the actor's
     # handle), a new dataset; it replays step 3 and plans the same step 4
-    restored = start_actor(RUN, ROLLOUTS, state_file=saved, grace_s=10.0)
+    restored = start_actor(RUN, ROLLOUTS, PluginSpec(), state_file=saved, grace_s=10.0)
     worker = ray.remote(RewardLoopWorker).options(num_cpus=0).remote(config)
     dataset = _dataset(config)
     again = collate_fn([dataset[i] for i in range(BATCH)])

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from scaler import EnvSpec, Program, ScaleParam, hookimpl
 from scaler.levels import level_offsets
-from scaler.verify import parse_array
+from scaler.registry import Register
+from scaler.verify import Verifier, parse_array
 
 GENERATOR = """
 def generate(params, rng):
@@ -58,10 +59,10 @@ def verify_unordered(extracted: str, expected: str) -> tuple[bool, str]:
 
 
 @hookimpl
-def scaler_register_verifiers(register: Any) -> None:
+def scaler_register_verifiers(register: Register[Verifier]) -> None:
     register("unordered", verify_unordered)
 
 
 @hookimpl
-def scaler_register_environments(register: Any) -> None:
+def scaler_register_environments(register: Callable[[EnvSpec], None]) -> None:
     register(UNIQUE_VALUES)
