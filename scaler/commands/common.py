@@ -138,6 +138,13 @@ def key_values(pairs: Sequence[str], option: str) -> dict[str, Any]:
     return options
 
 
+#: A run config file; none: the embedded default (``scaler run``, ``scaler train``).
+config_argument = click.argument(
+    "config_file",
+    metavar="[CONFIG.toml]",
+    required=False,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 pool_option = click.option(
     "--pool",

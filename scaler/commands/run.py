@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from scaler.commands.common import (
+    config_argument,
     json_option,
     log,
     open_sandbox,
@@ -36,12 +37,7 @@ from scaler.run import (
 
 
 @click.command("run")
-@click.argument(
-    "config_file",
-    metavar="[CONFIG.toml]",
-    required=False,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@config_argument
 @click.option(
     "--steps",
     type=click.IntRange(min=1),

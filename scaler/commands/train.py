@@ -11,17 +11,12 @@ from pathlib import Path
 
 import click
 
-from scaler.commands.common import json_option, log, plugins_of_run, print_json
+from scaler.commands.common import config_argument, json_option, log, plugins_of_run, print_json
 from scaler.hookspecs import hookimpl
 
 
 @click.command("train")
-@click.argument(
-    "config_file",
-    metavar="[CONFIG.toml]",
-    required=False,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-)
+@config_argument
 @click.option(
     "--override",
     "overrides",
