@@ -12,15 +12,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import structlog
 
 from scaler.errors import ScalerError
+from scaler.logs import get_logger
 from scaler.sandbox.jobs import SANDBOXES, Sandbox
 
 if TYPE_CHECKING:
     from scaler.registry import PluginSet
 
-log = structlog.get_logger("scaler.sandbox")
+log = get_logger(__name__)
 
 PROCESS_WARNING = (
     "using the process sandbox backend: it is not a security boundary against hostile code "
