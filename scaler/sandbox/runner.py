@@ -1304,6 +1304,8 @@ class Warm:
 
     def release(self) -> None:
         """Ends every warm child (the runner is idle): nothing of a job outlives its work."""
+        for child in self.children.values():
+            _kill_group(child.pid)  # all at once, then reaped one by one
         for child in list(self.children.values()):
             self.drop(child)
         if self.cfg.uid is not None and _has_children():
@@ -1835,31 +1837,37 @@ def main(argv: list[str] | None = None) -> int:
         warm = Warm(cfg)
         lines = _Lines(requests.fileno())
         _fresh_run_dir(cfg)
-        while (line := lines.next(WARM_IDLE_S if warm.children else None)) != b"":
-            if line is None:  # idle: nothing of a job outlives its work for long
-                warm.release()
-                continue
-            try:
-                data = json.loads(line)
-            except ValueError:
-                data = None
-            if isinstance(data, dict) and data.get("release") is True:
-                warm.release()
-                _reply(replies, {"id": data.get("id"), "released": True})
-                continue
-            if isinstance(data, dict) and "runs" in data:
-                try:
-                    batch = Batch.from_dict(data)
-                except BadRequest as exc:
-                    _reply(replies, {"id": exc.job_id, "error": f"malformed request: {exc}"})
+        try:  # a runner that ends (EOF, SIGTERM) reaps its warm children: no zombie of a
+            # job uid is left for init to reap, counted meanwhile by that uid's process limit
+            while (line := lines.next(WARM_IDLE_S if warm.children else None)) != b"":
+                if line is None:  # idle: nothing of a job outlives its work for long
+                    warm.release()
                     continue
-                handle_batch(batch, cfg, warm, partial(_reply, replies))
-                continue
-            warm.release()  # a single job sweeps everything a job left, warm children too
-            oom_kills = _oom_kills(cfg.oom_events)
-            answer = handle(line, cfg)
-            _after_job(answer, oom_kills, cfg)
-            _reply(replies, answer)
+                try:
+                    data = json.loads(line)
+                except ValueError:
+                    data = None
+                if isinstance(data, dict) and data.get("release") is True:
+                    warm.release()
+                    _reply(replies, {"id": data.get("id"), "released": True})
+                    continue
+                if isinstance(data, dict) and "runs" in data:
+                    try:
+                        batch = Batch.from_dict(data)
+                    except BadRequest as exc:
+                        _reply(replies, {"id": exc.job_id, "error": f"malformed request: {exc}"})
+                        continue
+                    handle_batch(batch, cfg, warm, partial(_reply, replies))
+                    continue
+                warm.release()  # a single job sweeps everything a job left, warm children too
+                oom_kills = _oom_kills(cfg.oom_events)
+                answer = handle(line, cfg)
+                _after_job(answer, oom_kills, cfg)
+                _reply(replies, answer)
+        finally:
+            # The host's SIGTERM follows its EOF at once: it must not cut the release short.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            warm.release()
     return 0
 
 
