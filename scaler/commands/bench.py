@@ -19,7 +19,7 @@ def bench() -> None:
     default="auto",
     show_default=True,
     help="The sandbox backend to measure (auto, docker, process, or a plugin's), or a baseline "
-    "on its own: naive-docker, naive-subprocess.",
+    "on its own: naive-docker, naive-subprocess, in-process.",
 )
 @click.option(
     "-n",
@@ -53,11 +53,14 @@ def bench() -> None:
 def bench_instances(
     backend: str, count: int, baseline_count: int, workers: int | None, levels: str, as_json: bool
 ) -> None:
-    """Verified instances per second over the builtin pack, against a spawn-per-call baseline.
+    """Verified instances per second over the builtin pack, against a spawn-per-call baseline
+    and as a share of the in-process limit.
 
     The baseline starts something new per generator and per solution call, with as many calls
     in flight as the backend has workers: one hardened `docker run` (naive-docker) for the
-    docker backend, a fresh interpreter (naive-subprocess) for the others.
+    docker backend, a fresh interpreter (naive-subprocess) for the others. The limit runs the
+    same requests with no sandbox at all, Python programs exec-ed in this process (in-process),
+    scaled to the backend's workers.
     """
     from scaler.perf.instances import run_instance_benchmark
 
@@ -79,6 +82,9 @@ def bench_instances(
             f"(p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms per instance batch "
             f"share); baseline {report['baseline']['name']}: "
             f"{report['baseline']['instances_per_s']:.1f} instances/s; ratio {report['ratio']:.1f}x"
+            f"; {report['share_of_in_process']:.0%} of the in-process limit "
+            f"({report['limit_instances_per_s']:.0f} instances/s: "
+            f"{report['in_process']['instances_per_s']:.0f} x {report['workers']} workers)"
         )
 
 

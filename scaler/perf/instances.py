@@ -7,11 +7,17 @@ generator and per solution call, unsandboxed) for the process backend, and "naiv
 hardened ``docker run`` per call) for the docker backend. A baseline is a Sandbox too, measured
 by the same code as ours, with the same parallelism, so the ratio measures the per-call cost, not
 the number of cores. Either baseline can also be benchmarked on its own (``--backend naive-...``).
+
+The limit, measured on the same requests through the same factory and verification: "in-process"
+(:class:`InProcess`), the programs run in this very process, one at a time, without a sandbox.
+Our rate over it, scaled to our workers, is the share of the ceiling the sandbox leaves us.
 """
 
 from __future__ import annotations
 
 import abc
+import builtins
+import io
 import os
 import random
 import socket
@@ -20,9 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from scaler.instances import InstanceFactory, Request
@@ -153,6 +161,77 @@ class NaiveSubprocess(_PerCall):
         return done.returncode, done.stdout, done.stderr
 
 
+class InProcess(NaiveSubprocess):
+    """No sandbox and no process at all for Python: each job's code is ``exec``-ed in this
+    process, one job at a time, compiled once per program as a warm worker would. What our
+    backends add to a run is measured against this, the cost of the programs themselves.
+
+    A run gets in-memory stdin, stdout and stderr (``input()`` reads the new stdin), fresh
+    ``__main__`` globals, and the module ``random`` reseeded from the system, as a fresh
+    interpreter (or a forked worker) has it; ``SystemExit`` gives the exit code, any other
+    exception exit code 1 and its traceback on stderr. Nothing is enforced (no limits, no
+    isolation: a program sees and can break this process), so it runs only trusted programs.
+    C++ cannot run in a process that is not its own: a binary built once is spawned per run,
+    as naive-subprocess does.
+    """
+
+    name = "in-process"
+
+    def __init__(self) -> None:
+        # One thread: the standard streams are this process's, so runs must not overlap,
+        # whichever threads call run_batch.
+        super().__init__(workers=1)
+        self._code: dict[str, CodeType] = {}
+
+    def call(self, job: Job) -> tuple[int | None, str, str]:
+        if job.program.language == "cpp":
+            self.prepare([job.program])  # a no-op once built
+            return super().call(job)
+        code = self._code.get(job.program.hash)
+        if code is None:
+            code = compile(job.program.source, "<program>", "exec", dont_inherit=True)
+            self._code[job.program.hash] = code
+        return _exec(code, job.stdin)
+
+
+def _exec(code: CodeType, stdin: str) -> tuple[int, str, str]:
+    """Runs compiled code as ``python3 program.py`` would: exit code, stdout, stderr."""
+    saved = (sys.stdin, sys.stdout, sys.stderr)
+    out, err = io.BytesIO(), io.BytesIO()
+    # Held until read: a text stream that is collected closes the bytes under it.
+    streams = (
+        io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8", newline="\n"),
+        io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True),
+        io.TextIOWrapper(
+            err, encoding="utf-8", errors="backslashreplace", newline="\n", write_through=True
+        ),
+    )
+    sys.stdin, sys.stdout, sys.stderr = streams
+    random.seed()
+    try:
+        exec(code, {"__name__": "__main__", "__builtins__": builtins})
+        status = 0
+    except SystemExit as exc:
+        status = _exit_status(exc.code)
+    except Exception as exc:  # the program's: it ends the run, not the benchmark
+        tb = exc.__traceback__
+        traceback.print_exception(type(exc), exc, tb.tb_next if tb else None)  # not our frame
+        status = 1
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+    return status, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8")
+
+
+def _exit_status(code: object) -> int:
+    """What the interpreter exits with for ``SystemExit(code)``; a message goes to stderr."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
 class NaiveDocker(_PerCall):
     """One hardened container per job, made as the docker backend makes its own (no network,
     read-only root, uid 65534, no capabilities, the same limits), then attached, fed, waited
@@ -241,13 +320,22 @@ NAIVE: dict[str, type[_PerCall]] = {
 
 
 def _measure(sandbox: Any, plugins: PluginSet, requests: Sequence[Request]) -> dict[str, float]:
-    """Builds (naive baselines) or warms up (ours: compiles, fork paths) first, then measures."""
+    """Builds first (naive baselines: nothing else of theirs outlives a call) or warms up
+    (ours, in-process: C++ builds, compiled code, fork paths), then measures."""
     factory = InstanceFactory(sandbox, plugins)
-    if isinstance(sandbox, _PerCall):
+    if isinstance(sandbox, _PerCall) and not isinstance(sandbox, InProcess):
         sandbox.prepare([r.env.solutions[0] for r in requests])
     else:
         factory.make(requests[: min(len(requests), BATCH_SIZE)])
     return measure_backend(factory, requests)
+
+
+def _open(backend: str, make_sandbox: Callable[[str], Any], workers: int | None) -> Any:
+    if backend == InProcess.name:
+        return InProcess()
+    if backend in NAIVE:
+        return NAIVE[backend](workers)
+    return make_sandbox(backend)
 
 
 def run_instance_benchmark(
@@ -259,21 +347,33 @@ def run_instance_benchmark(
     workers: int | None = None,
     levels: str = "mixed",
 ) -> dict[str, Any]:
-    """Ours (``backend``: made by ``make_sandbox(name)``, or a naive one with ``workers``),
-    then its baseline, with as many calls in flight as ours has workers."""
+    """Ours (``backend``: made by ``make_sandbox(name)``, a naive one with ``workers``, or
+    in-process), then its baseline, with as many calls in flight as ours has workers, then
+    the in-process limit on the same requests (unless that is what was measured).
+
+    The limit is the in-process rate times our workers: what ``workers`` cores would make if
+    running the programs cost nothing beyond their own work. It is conservative (generous to
+    the limit): the host-side work, which does not spread over the workers, is scaled too.
+    """
     envs = [entry.obj for entry in plugins.registry(ENVIRONMENTS).values()]
     if not envs:
         raise RuntimeError("no environments are installed to benchmark")
     requests = mixed_requests(envs, count, levels=levels)
-    with NAIVE[backend](workers) if backend in NAIVE else make_sandbox(backend) as sandbox:
+    with _open(backend, make_sandbox, workers) as sandbox:
         name = sandbox.name
         parallel = getattr(sandbox, "workers", None) or os.cpu_count() or 1
         ours = _measure(sandbox, plugins, requests)
+    if name == InProcess.name:
+        in_process = ours
+    else:
+        with InProcess() as in_process_sandbox:
+            in_process = _measure(in_process_sandbox, plugins, requests)
     baseline_name = BASELINES.get(name, "naive-subprocess")
     with NAIVE[baseline_name](parallel) as baseline_sandbox:
         baseline = _measure(
             baseline_sandbox, plugins, mixed_requests(envs, baseline_count, 1, levels)
         )
+    limit = in_process["instances_per_s"] * parallel
     return {
         "backend": name,
         "instances": count,
@@ -287,4 +387,7 @@ def run_instance_benchmark(
             "instances_per_s": baseline["instances_per_s"],
         },
         "ratio": ours["instances_per_s"] / baseline["instances_per_s"],
+        "in_process": {"instances_per_s": in_process["instances_per_s"]},
+        "limit_instances_per_s": limit,
+        "share_of_in_process": ours["instances_per_s"] / limit,
     }
