@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from scaler.commands.common import json_option, open_sandbox, plugins_of_run, print_json
+from scaler.commands.common import (
+    backend_option,
+    json_option,
+    open_sandbox,
+    plugins_of_run,
+    pool_format_option,
+    print_json,
+    trials_option,
+)
 from scaler.hookspecs import hookimpl
 
 
@@ -123,6 +133,57 @@ def bench_curriculum(pool_size: int, window: int, backend: str, as_json: bool) -
         f"{steps['baseline']['steps_per_s']:.2f}/s for {steps['baseline']['name']} "
         f"({steps['ratio']:.1f}x)"
     )
+
+
+@bench.command("validate")
+@click.argument("pool", type=click.Path(exists=True, path_type=Path))
+@pool_format_option
+@trials_option
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Environments validated at once, as scaler validate's.",
+)
+@backend_option
+@click.option("--compare", help="A second backend, measured after the first in this process.")
+@json_option
+def bench_validate(
+    pool: Path,
+    fmt: str | None,
+    trials: int,
+    workers: int,
+    backend: str,
+    compare: str | None,
+    as_json: bool,
+) -> None:
+    """Seconds per environment to validate POOL, as scaler validate does (every check).
+
+    The verdicts are hashed without their timings (verdicts_sha256): a second backend
+    (--compare) or a second run must reach the same.
+    """
+    from scaler.perf.validate_pool import run_pool_validation_benchmark
+
+    report = run_pool_validation_benchmark(
+        plugins_of_run(), pool, open_sandbox, backend, compare, fmt, trials, workers
+    )
+    if as_json:
+        print_json(report)
+        return
+    line = (
+        f"{report['backend']}: {report['seconds_per_env']:.2f} s per environment "
+        f"({report['envs']} envs in {report['seconds']:.1f} s, {report['passed']} pass); "
+        f"verdicts {report['verdicts_sha256'][:12]}"
+    )
+    if compare is not None:
+        other = report["compare"]
+        same = "identical" if report["same_verdicts"] else "DIFFERENT"
+        line += (
+            f"; {other['backend']}: {other['seconds_per_env']:.2f} s per environment; "
+            f"ratio {report['ratio']:.2f}x; verdicts {same}"
+        )
+    click.echo(line)
 
 
 @hookimpl

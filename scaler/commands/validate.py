@@ -18,25 +18,14 @@ from scaler.synth.validate import CHECK_NAMES
 
 @click.command("validate")
 @click.argument("pool", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["native", "scaler-official"]),
-    help="Pool format; default: scaler-official for a .json file, else native.",
-)
+@app.pool_format_option
 @click.option("--checks", "check_names", default=",".join(CHECK_NAMES), show_default=True)
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the markdown report (and a PNG of failed checks beside it).",
 )
-@click.option(
-    "--trials",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Breadth trials and depth runs per environment.",
-)
+@app.trials_option
 @click.option("--budget", type=click.IntRange(min=1), default=2048, show_default=True)
 @click.option("--tokenizer", help="A local tokenizer: the budget counts tokens.")
 @click.option("--workers", type=click.IntRange(min=1), default=4, show_default=True)
