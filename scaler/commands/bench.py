@@ -17,6 +17,15 @@ from scaler.commands.common import (
 )
 from scaler.hookspecs import hookimpl
 
+#: What the throughput benchmarks measure: a backend, or a baseline on its own as if it were one.
+measured_backend_option = click.option(
+    "--backend",
+    default="auto",
+    show_default=True,
+    help="The sandbox backend to measure (auto, docker, process, or a plugin's), or a baseline "
+    "on its own: naive-docker, naive-subprocess, in-process.",
+)
+
 
 @click.group()
 def bench() -> None:
@@ -24,13 +33,7 @@ def bench() -> None:
 
 
 @bench.command("instances")
-@click.option(
-    "--backend",
-    default="auto",
-    show_default=True,
-    help="The sandbox backend to measure (auto, docker, process, or a plugin's), or a baseline "
-    "on its own: naive-docker, naive-subprocess, in-process.",
-)
+@measured_backend_option
 @click.option(
     "-n",
     "count",
@@ -184,6 +187,52 @@ def bench_validate(
             f"ratio {report['ratio']:.2f}x; verdicts {same}"
         )
     click.echo(line)
+
+
+@bench.command("runs")
+@measured_backend_option
+@click.option(
+    "-n",
+    "runs",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Runs per language, on each side.",
+)
+@click.option(
+    "--batch", type=click.IntRange(min=1), default=200, show_default=True, help="Jobs per batch."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Sandbox workers: with one, the overhead is what a run costs a core.",
+)
+@json_option
+def bench_runs(backend: str, runs: int, batch: int, workers: int, as_json: bool) -> None:
+    """Per-run overhead of a backend on trivial programs (echo a line), Python and C++.
+
+    The same programs also run directly, in the same process: Python exec-ed in it, C++ as a
+    spawn of the same binary. The overhead is the difference of the per-run medians.
+    """
+    from scaler.perf.instances import open_bench_sandbox
+    from scaler.perf.runs import TRIVIAL, run_runs_benchmark
+
+    with open_bench_sandbox(backend, lambda name: open_sandbox(name, workers), workers) as box:
+        report = run_runs_benchmark(box, runs, batch)
+    if as_json:
+        print_json(report)
+        return
+    click.echo(
+        f"{report['backend']} ({report['workers']} workers): "
+        + "; ".join(
+            f"{language} {report[language]['per_run_ms_p50']:.2f} ms per run, "
+            f"{report[language]['direct_ms_p50']:.3f} ms direct, "
+            f"overhead {report[language]['overhead_ms_p50']:.2f} ms"
+            for language in TRIVIAL
+        )
+    )
 
 
 @hookimpl

@@ -330,12 +330,23 @@ def _measure(sandbox: Any, plugins: PluginSet, requests: Sequence[Request]) -> d
     return measure_backend(factory, requests)
 
 
-def _open(backend: str, make_sandbox: Callable[[str], Any], workers: int | None) -> Any:
+def open_bench_sandbox(
+    backend: str, make_sandbox: Callable[[str], Any], workers: int | None
+) -> Any:
+    """``in-process``, a naive baseline with ``workers``, or a backend ``make_sandbox`` makes:
+    benchmarks measure any of them the same way."""
     if backend == InProcess.name:
         return InProcess()
     if backend in NAIVE:
         return NAIVE[backend](workers)
     return make_sandbox(backend)
+
+
+def workers_of(sandbox: Any) -> int:
+    """The jobs a sandbox runs at once: its ``workers``, else one per core (the backends'
+    default)."""
+    workers: int = getattr(sandbox, "workers", None) or os.cpu_count() or 1
+    return workers
 
 
 def run_instance_benchmark(
@@ -359,9 +370,9 @@ def run_instance_benchmark(
     if not envs:
         raise RuntimeError("no environments are installed to benchmark")
     requests = mixed_requests(envs, count, levels=levels)
-    with _open(backend, make_sandbox, workers) as sandbox:
+    with open_bench_sandbox(backend, make_sandbox, workers) as sandbox:
         name = sandbox.name
-        parallel = getattr(sandbox, "workers", None) or os.cpu_count() or 1
+        parallel = workers_of(sandbox)
         ours = _measure(sandbox, plugins, requests)
     if name == InProcess.name:
         in_process = ours

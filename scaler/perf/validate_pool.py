@@ -17,6 +17,7 @@ from typing import Any
 
 from scaler.catalog import pool_envs
 from scaler.model import EnvSpec, content_hash
+from scaler.perf.instances import workers_of
 from scaler.registry import PluginSet
 from scaler.sandbox.jobs import Job, Sandbox
 from scaler.synth.validate import CHECK_NAMES, EnvCard, validate_pool
@@ -62,7 +63,7 @@ def measure_pool(
     seconds = time.perf_counter() - start
     return {
         "backend": sandbox.name,
-        "sandbox_workers": getattr(sandbox, "workers", None) or os.cpu_count() or 1,
+        "sandbox_workers": workers_of(sandbox),
         "seconds": seconds,
         "seconds_per_env": seconds / max(len(envs), 1),
         "warmup_s": warmup,
