@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -82,8 +83,8 @@ def measure_backend(factory: InstanceFactory, requests: Sequence[Request]) -> di
 
 class _PerCall(abc.ABC):
     """A Sandbox that starts something new for every job, ``workers`` jobs at a time. C++
-    programs are built beforehand (``prepare``), outside the figure, as our backends' caches
-    would have them."""
+    programs are built once each: beforehand (``prepare``), outside the figure, as our
+    backends' caches would have them, or else on first use."""
 
     name = "naive"
 
@@ -93,11 +94,19 @@ class _PerCall(abc.ABC):
         self._tmp = tempfile.TemporaryDirectory(prefix="scaler-bench-")
         self.workdir = Path(self._tmp.name)
         self._built: dict[str, str] = {}
+        self._building = threading.Lock()
 
     def prepare(self, programs: Sequence[Program]) -> None:
         for program in programs:
-            if program.language == "cpp" and program.hash not in self._built:
+            if program.language == "cpp":
+                self.binary(program)
+
+    def binary(self, program: Program) -> str:
+        """What ``build`` returned for the program, built now if it was not yet."""
+        with self._building:  # calls run in a pool: one build each, not one per thread
+            if program.hash not in self._built:
                 self._built[program.hash] = self.build(program)
+            return self._built[program.hash]
 
     def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
         return list(self._pool.map(self._timed, jobs))
@@ -144,7 +153,7 @@ class NaiveSubprocess(_PerCall):
 
     def call(self, job: Job) -> tuple[int | None, str, str]:
         if job.program.language == "cpp":
-            command = [self._built[job.program.hash]]
+            command = [self.binary(job.program)]
         else:
             command = [sys.executable, "-c", job.program.source]
         try:
@@ -185,7 +194,6 @@ class InProcess(NaiveSubprocess):
 
     def call(self, job: Job) -> tuple[int | None, str, str]:
         if job.program.language == "cpp":
-            self.prepare([job.program])  # a no-op once built
             return super().call(job)
         code = self._code.get(job.program.hash)
         if code is None:
@@ -266,7 +274,7 @@ class NaiveDocker(_PerCall):
 
     def call(self, job: Job) -> tuple[int | None, str, str]:
         if job.program.language == "cpp":
-            build = self._built[job.program.hash]
+            build = self.binary(job.program)
             return self._run(["/build/main"], job.stdin, job.limits.wall_s, {build: "ro"})
         command = ["python3", "-c", job.program.source]
         return self._run(command, job.stdin, job.limits.wall_s, {})
