@@ -16,11 +16,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from scaler.catalog import pool_envs
-from scaler.model import EnvSpec, content_hash
+from scaler.model import EnvSpec, Limits, content_hash
 from scaler.perf.instances import workers_of
 from scaler.registry import PluginSet
 from scaler.sandbox.jobs import Job, Sandbox
 from scaler.synth.validate import CHECK_NAMES, EnvCard, validate_pool
+
+#: The warm-up runs on empty input, where a solution may fail or loop: only its build counts.
+WARMUP_LIMITS = Limits(cpu_s=0.5, wall_s=1.0)
 
 #: What the cards measure rather than conclude: different on every run, so not hashed.
 TIMINGS = frozenset({"cpu_s", "wall_s", "max_cpu_s", "median_cpu_s"})
@@ -55,7 +58,7 @@ def measure_pool(
     """
     start = time.perf_counter()
     sandbox.run_batch(
-        [Job(s, "", env.limits) for env in envs for s in env.solutions if s.language == "cpp"]
+        [Job(s, "", WARMUP_LIMITS) for env in envs for s in env.solutions if s.language == "cpp"]
     )
     warmup = time.perf_counter() - start
     start = time.perf_counter()
