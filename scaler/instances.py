@@ -1,10 +1,11 @@
-"""(env, level, seed) -> Instance, in batches that cost two parallel rounds of sandbox calls.
+"""(env, level, seed) -> Instance, in batches that cost one parallel round of sandbox calls.
 
-Round one runs every generator (inside the sandbox: generators are untrusted code), round two
-every reference solution on the inputs the generators produced. Generators get a random source
-seeded from (env id, level, seed), and the module ``random`` is seeded the same way (a
-generator that uses it by mistake stays replayable), so an instance is a pure function of the
-environment's content and those two numbers: replayable on any machine, with any backend.
+Each instance is one chain in the sandbox (generators are untrusted code): its generator, then
+the reference solution on the input the generator produced, in one request to one worker.
+Generators get a random source seeded from (env id, level, seed), and the module ``random`` is
+seeded the same way (a generator that uses it by mistake stays replayable), so an instance is
+a pure function of the environment's content and those two numbers: replayable on any
+machine, with any backend.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import attrs
 from scaler.errors import InstanceError, ScalerError
 from scaler.model import EnvSpec, Instance, Limits, Program
 from scaler.prompts import PROMPTS
-from scaler.sandbox.jobs import Job, JobResult, Sandbox
+from scaler.sandbox.jobs import Chain, Job, JobResult, Sandbox, run_chains
 from scaler.verify import canonical_answer, parse_array, parse_number
 
 if TYPE_CHECKING:
@@ -145,48 +146,44 @@ class InstanceFactory:
         """
         for request in requests:
             check_level(request.env, request.level)
-        generated = self.sandbox.run_batch(
-            [
-                Job(
-                    self._harness(r.env),
-                    json.dumps(
-                        {
-                            "params": r.env.params_at(r.level),
-                            "seed": derive_seed(r.env.id, r.level, r.seed),
-                        }
+        chains = [
+            Chain(
+                (
+                    Job(
+                        self._harness(r.env),
+                        json.dumps(
+                            {
+                                "params": r.env.params_at(r.level),
+                                "seed": derive_seed(r.env.id, r.level, r.seed),
+                            }
+                        ),
+                        GENERATOR_LIMITS,
                     ),
-                    GENERATOR_LIMITS,
+                    Job(r.env.solutions[0], "", r.env.limits),
                 )
-                for r in requests
-            ]
-        )
-        results: list[Instance | InstanceError | None] = [None] * len(requests)
-        inputs: dict[int, dict[str, Any]] = {}
-        for index, (request, result) in enumerate(zip(requests, generated, strict=True)):
-            if not result.ok:
-                results[index] = InstanceError(_failure(request, "the generator", result))
-                continue
-            try:
-                inputs[index] = json.loads(result.stdout)
-            except json.JSONDecodeError:
-                results[index] = InstanceError(
-                    f"{request.env.id} level {request.level} seed {request.seed}: "
-                    "the generator harness printed invalid JSON"
-                )
-        order = sorted(inputs)
-        solved = self.sandbox.run_batch(
-            [
-                Job(requests[i].env.solutions[0], inputs[i]["stdin"], requests[i].env.limits)
-                for i in order
-            ]
-        )
-        for index, result in zip(order, solved, strict=True):
-            results[index] = self._instance(requests[index], inputs[index], result)
-        made = [item for item in results if item is not None]
-        instances = [item for item in made if isinstance(item, Instance)]
+            )
+            for r in requests
+        ]
+        results: list[Instance | InstanceError] = []
+        for request, ran in zip(requests, run_chains(self.sandbox, chains), strict=True):
+            results.append(self._made(request, ran))
+        instances = [item for item in results if isinstance(item, Instance)]
         if instances:
             self.plugins.hook.scaler_instances_generated(instances=instances)
-        return made
+        return results
+
+    def _made(self, request: Request, ran: list[JobResult]) -> Instance | InstanceError:
+        """The instance from its chain's results (generator, then reference solution)."""
+        where = f"{request.env.id} level {request.level} seed {request.seed}"
+        if not ran[0].ok:
+            return InstanceError(_failure(request, "the generator", ran[0]))
+        try:
+            data = json.loads(ran[0].stdout)
+        except json.JSONDecodeError:
+            return InstanceError(f"{where}: the generator harness printed invalid JSON")
+        if len(ran) < 2:
+            return InstanceError(f"{where}: the generator harness printed no stdin")
+        return self._instance(request, data, ran[1])
 
     def _instance(
         self, request: Request, data: dict[str, Any], result: JobResult

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import json
 import os
 import select
 import signal
@@ -33,7 +32,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any, cast
@@ -52,17 +51,21 @@ from scaler.sandbox.image import (
     image_status,
     runner_sha256,
 )
-from scaler.sandbox.jobs import Job, JobResult
+from scaler.sandbox.jobs import Chain, JobResult
 from scaler.sandbox.pool import (
+    ChainOutcome,
     SandboxClosed,
     WorkerLost,
     WorkerPool,
-    answer_budget,
-    check_answer,
+    batch_request,
+    chain_budget,
+    check_released,
+    check_run_answer,
     is_ready,
     lost_job,
     next_line,
     parse_message,
+    release_request,
 )
 from scaler.sandbox.process import default_cache_dir
 
@@ -79,6 +82,8 @@ CACHE_MOUNT = "/cache"
 WORK_DIR = "/tmp/jobs"
 SCRUB_DIRS = ("/tmp", "/dev/shm")
 OOM_EVENTS = {"1": "/sys/fs/cgroup/memory/memory.oom_control", "2": "/sys/fs/cgroup/memory.events"}
+#: The file counting a container's tasks: what a run left behind shows there, cheaply.
+PIDS_CURRENT = {"1": "/sys/fs/cgroup/pids/pids.current", "2": "/sys/fs/cgroup/pids.current"}
 RUNNER_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "LANG": "C.UTF-8",
@@ -134,18 +139,20 @@ class DockerSandbox(WorkerPool):
         tmpfs_mb: int = TMPFS_MB,
         cache_dir: str | Path | None = None,
         runner_path: str | None = RUNNER_PATH,
+        keep_warm: bool = False,
     ) -> None:
         """``image``: default ``scaler-sandbox:<version>``. ``memory_mb``, ``cpus``, ``pids`` and
         ``tmpfs_mb`` bound each container (one job at a time runs in it; the /tmp tmpfs counts
         toward its memory). ``cache_dir``: where C++ builds are kept on this host (default: the
         user's sandbox cache, per image). ``runner_path``: the runner inside the image; used when
         the image's runner is this scaler's, else (or when None) this scaler's runner.py is
-        passed on the exec's command line."""
+        passed on the exec's command line. ``keep_warm``: runners keep their warm children
+        between batches (for a producer that sends batch after batch)."""
         count = (os.cpu_count() or 1) if workers is None else workers
         for field, value in (("workers", count), ("jobs_per_container", jobs_per_container)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"must be a whole number >= 1, got {value!r}", field=field)
-        super().__init__()
+        super().__init__(keep_warm)
         self.jobs_per_container = jobs_per_container
         #: The value of LABEL on every container of this sandbox.
         self.id = uuid.uuid4().hex[:16]
@@ -164,7 +171,8 @@ class DockerSandbox(WorkerPool):
                 else default_cache_dir() / f"docker-{image_id[:12]}"
             )
             self._builds = _Builds(self.cache_dir)
-            oom_events = OOM_EVENTS.get(str(client.info().get("CgroupVersion", "1")))
+            cgroup_version = str(client.info().get("CgroupVersion", "1"))
+            oom_events = OOM_EVENTS.get(cgroup_version)
             self._spec = _Spec(
                 image=self.image,
                 labels={LABEL: self.id, LABEL_OWNER: owner_token()},
@@ -176,7 +184,8 @@ class DockerSandbox(WorkerPool):
                 oom_events=oom_events,
                 runner_command=_runner_command(
                     runner_path if status.labels.get(LABEL_RUNNER) == runner_sha256() else None,
-                    oom_events,
+                    cgroup_version,
+                    pids,
                 ),
                 api_version=client.api.api_version,
             )
@@ -334,51 +343,79 @@ class _Container:
         if not is_ready(hello):
             raise ScalerError(f"the sandbox runner in {self.spec.image} said {hello!r}")
 
-    def run(self, job: Job, job_id: int, retry: bool = True) -> JobResult:
-        """The job's result. A job whose runner's stream ends runs once more, on a fresh
-        container: a runner can be lost between jobs (a job that killed the container's init
-        takes the runner down a moment after its own answer), and jobs are pure, so running
-        one twice is safe; a job that loses its runner twice fails with "runtime-error"."""
+    def run_chains(
+        self, chains: Sequence[Chain], batch_id: int, keep_warm: bool, retried: Sequence[bool]
+    ) -> list[ChainOutcome]:
+        """One request for the chunk; one answer per chain, read as each ends. When the runner
+        is lost, the chain it was running fails, or goes back to the pool once when its stream
+        simply ended (a job that killed the container's init takes the runner down a moment
+        after its own answer; jobs are pure, so running one twice is safe); the chains after
+        it go back to the pool. A runner that asks to be retired has answered its run and
+        skipped the rest, which go back to the pool too."""
         if self.closing.is_set():
             raise SandboxClosed("DockerSandbox is closing")
         if self.stream is None or self.retired:
             log.debug("replacing a sandbox container", container=self.id, reason=self.retired)
             self.stop()
             self.start()
+        outcomes: list[ChainOutcome] = [None] * len(chains)
         started = time.monotonic()
+        index = 0
         try:
-            return self._exchange(job, job_id)
+            with self.builds.compiling([job.program for c in chains for job in c.jobs]):
+                assert self.stream is not None
+                request = batch_request(chains, batch_id, keep_warm)
+                self.stream.send(request, started + chain_budget(chains[0], ANSWER_GRACE_S))
+                for index, chain in enumerate(chains):
+                    line = self.stream.read_line(started + chain_budget(chain, ANSWER_GRACE_S))
+                    answer = check_run_answer(parse_message(line), batch_id, index)
+                    started = time.monotonic()
+                    if "skipped" in answer:
+                        break
+                    self.jobs_done += len(answer["results"])
+                    outcomes[index] = self._results(chain, answer)
         except WorkerLost as exc:
             if self.closing.is_set():
                 raise SandboxClosed("DockerSandbox closed while the job ran") from exc
             oom = self._oom_killed()
             detail = self.stream.stderr_tail() if self.stream else ""
             self.retire("the runner was lost")
-            if retry and not oom and isinstance(exc, _StreamEnded):
-                return self.run(job, job_id, retry=False)
-            return lost_job(
-                exc,
-                started,
-                status="memory" if oom else "runtime-error",
-                detail=(" (the kernel's OOM killer ran in its container)" if oom else "")
-                + (f"\n[runner stderr]\n{detail}" if detail else ""),
-            )
-
-    def _exchange(self, job: Job, job_id: int) -> JobResult:
-        """Sends the job, takes the answer, and publishes a build that came with it."""
-        assert self.stream is not None
-        self.jobs_done += 1
-        with self.builds.compiling(job.program):
-            deadline = time.monotonic() + answer_budget(job, ANSWER_GRACE_S)
-            self.stream.send(json.dumps(job.to_wire(job_id)).encode() + b"\n", deadline)
-            answer = check_answer(parse_message(self.stream.read_line(deadline)), job_id)
-            if "build" in answer and job.program.language == "cpp":
-                self.builds.publish(job.program.hash, answer["build"])
-        if self.stream.buffered():  # more than one line for one request: not to be trusted
+            if retried[index] or oom or not isinstance(exc, _StreamEnded):
+                outcomes[index] = [
+                    lost_job(
+                        exc,
+                        started,
+                        status="memory" if oom else "runtime-error",
+                        detail=(" (the kernel's OOM killer ran in its container)" if oom else "")
+                        + (f"\n[runner stderr]\n{detail}" if detail else ""),
+                    )
+                ]
+            return outcomes
+        if self.stream.buffered():  # more lines than answers: not to be trusted
             self.retire("garbled output")
+        return outcomes
+
+    def _results(self, chain: Chain, answer: dict[str, Any]) -> list[JobResult]:
+        """A chain's results; builds that came with them are published, and a run after which
+        the runner asked to be retired retires the container."""
+        results = []
+        for job, wire in zip(chain.jobs, answer["results"], strict=False):
+            if "build" in wire and job.program.language == "cpp":
+                self.builds.publish(job.program.hash, wire["build"])
+            results.append(JobResult.from_wire(wire))
         if answer.get("retire"):
             self.retire(str(answer["retire"]))
-        return JobResult.from_wire(answer)
+        return results
+
+    def release(self, request_id: int) -> None:
+        if self.stream is None:
+            return
+        try:
+            self.stream.send(release_request(request_id), time.monotonic() + READY_TIMEOUT_S)
+            line = self.stream.read_line(time.monotonic() + READY_TIMEOUT_S)
+            check_released(parse_message(line), request_id)
+        except WorkerLost:
+            self.retire("the runner was lost")
 
     def retire(self, reason: str) -> None:
         """Marks the container for replacement before its next job."""
@@ -439,20 +476,25 @@ class _Builds:
         return any((self.dir / f"{program_hash}{end}").exists() for end in ("", ".error"))
 
     @contextlib.contextmanager
-    def compiling(self, program: Program) -> Iterator[None]:
-        """Held around a job whose program may get compiled: one compile per program."""
-        if program.language != "cpp" or self.known(program.hash):
+    def compiling(self, programs: Sequence[Program]) -> Iterator[None]:
+        """Held around a request whose programs may get compiled: one compile per program.
+        The locks are taken in the order of the programs' hashes, so two requests wait for
+        each other rather than deadlock."""
+        unknown = sorted(
+            {p.hash for p in programs if p.language == "cpp" and not self.known(p.hash)}
+        )
+        with contextlib.ExitStack() as held:
+            for program_hash in unknown:
+                with self._guard:
+                    lock = self._locks.setdefault(program_hash, threading.Lock())
+                held.enter_context(lock)
+                held.callback(self._forget, program_hash, lock)
             yield
-            return
+
+    def _forget(self, program_hash: str, lock: threading.Lock) -> None:
         with self._guard:
-            lock = self._locks.setdefault(program.hash, threading.Lock())
-        try:
-            with lock:
-                yield
-        finally:
-            with self._guard:
-                if self._locks.get(program.hash) is lock:
-                    del self._locks[program.hash]
+            if self._locks.get(program_hash) is lock:
+                del self._locks[program_hash]
 
     def publish(self, program_hash: str, build: Any) -> None:
         if not isinstance(build, dict) or not runner.HASH_RE.fullmatch(program_hash):
@@ -573,13 +615,16 @@ def _buffered_past_headers(sock: Any, raw: socket.socket) -> bytes:
         raw.settimeout(timeout)
 
 
-def _runner_command(runner_path: str | None, oom_events: str | None) -> list[str]:
-    """The exec that starts a runner: the image's, or this scaler's passed as an argument."""
+def _runner_command(runner_path: str | None, cgroup_version: str, pids: int = PIDS) -> list[str]:
+    """The exec that starts a runner: the image's, or this scaler's passed as an argument.
+    Warm children take at most half the container's pids, less a margin, from the jobs."""
     args = ["--work-dir", WORK_DIR, "--cache-dir", CACHE_MOUNT, "--undumpable", "--read-only-cache"]
     for path in SCRUB_DIRS:
         args += ["--scrub", path]
-    if oom_events is not None:
-        args += ["--oom-events", oom_events]
+    for option, files in (("--oom-events", OOM_EVENTS), ("--pids-current", PIDS_CURRENT)):
+        if cgroup_version in files:
+            args += [option, files[cgroup_version]]
+    args += ["--warm-max", str(max(1, (pids - 16) // 2))]
     if runner_path is not None:
         return ["python3", runner_path, *args]
     source = Path(runner.__file__).read_text(encoding="utf-8")

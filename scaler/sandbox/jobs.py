@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -67,6 +68,17 @@ class JobResult:
         )
 
 
+@attrs.frozen
+class Chain:
+    """Jobs run one after another in one request: each after the first reads ``field`` of the
+    JSON object printed by the one before it, as its stdin (an instance's generator harness and
+    its reference solution). A chain stops at its first job that does not end ``ok``, or whose
+    output has no such string field."""
+
+    jobs: tuple[Job, ...]
+    field: str = "stdin"
+
+
 @runtime_checkable
 class Sandbox(Protocol):
     """A backend: runs a batch of jobs in parallel, results in job order."""
@@ -76,6 +88,46 @@ class Sandbox(Protocol):
     def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ChainingSandbox(Sandbox, Protocol):
+    """A backend that takes chains whole: one round trip per chain, not one per job."""
+
+    def run_chains(self, chains: Sequence[Chain]) -> list[list[JobResult]]: ...
+
+
+def feed(previous: JobResult, field: str) -> str | None:
+    """What a chain's next job reads: ``field`` of the JSON object ``previous`` printed."""
+    if not previous.ok:
+        return None
+    try:
+        value = json.loads(previous.stdout).get(field)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def run_chains(sandbox: Sandbox, chains: Sequence[Chain]) -> list[list[JobResult]]:
+    """Each chain's results, in order, up to where it stopped. A backend that takes chains
+    whole gets them so; any other runs them as rounds of ``run_batch`` (the k-th jobs of every
+    chain still going, together)."""
+    if isinstance(sandbox, ChainingSandbox):
+        return sandbox.run_chains(chains)
+    results: list[list[JobResult]] = [[] for _ in chains]
+    going = list(range(len(chains)))
+    for step in range(max((len(c.jobs) for c in chains), default=0)):
+        jobs = []
+        for index in list(going):
+            chain = chains[index]
+            stdin = chain.jobs[0].stdin if step == 0 else feed(results[index][-1], chain.field)
+            if step >= len(chain.jobs) or stdin is None:
+                going.remove(index)
+                continue
+            jobs.append(attrs.evolve(chain.jobs[step], stdin=stdin))
+        for index, result in zip(going, sandbox.run_batch(jobs), strict=True):
+            results[index].append(result)
+    return results
 
 
 #: What the registries hold: ``factory(*, plugins, **options) -> Sandbox``, ``options`` from

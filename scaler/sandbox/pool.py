@@ -18,12 +18,15 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
+import attrs
+
+from scaler.errors import ConfigError
 from scaler.sandbox import runner
-from scaler.sandbox.jobs import STATUSES, Job, JobResult
+from scaler.sandbox.jobs import STATUSES, Chain, Job, JobResult
 
 _Pool = TypeVar("_Pool", bound="WorkerPool")
 
@@ -65,12 +68,61 @@ def is_ready(hello: dict[str, Any]) -> bool:
     return hello.get("ready") is True and hello.get("protocol") == runner.PROTOCOL
 
 
-def check_answer(answer: dict[str, Any], job_id: int) -> dict[str, Any]:
-    """``answer``, if it answers job ``job_id`` with a known status; any other message means
-    the stream is out of step (or forged by the job), so the worker is lost."""
-    if answer.get("id") != job_id or answer.get("status") not in STATUSES:
+def batch_request(chains: Sequence[Chain], batch_id: int, keep_warm: bool) -> bytes:
+    """The runner's request for a batch: each program's source once, then the runs."""
+    programs: dict[str, int] = {}
+    sources: list[dict[str, str]] = []
+    runs = []
+    for chain in chains:
+        steps = []
+        for position, job in enumerate(chain.jobs):
+            program = job.program
+            if program.hash not in programs:
+                programs[program.hash] = len(sources)
+                sources.append(
+                    {"language": program.language, "hash": program.hash, "source": program.source}
+                )
+            step: dict[str, Any] = {
+                "program": programs[program.hash],
+                "limits": job.limits.to_dict(),
+            }
+            step.update({"field": chain.field} if position else {"stdin": job.stdin})
+            steps.append(step)
+        runs.append({"steps": steps})
+    request = {"id": batch_id, "programs": sources, "runs": runs, "keep_warm": keep_warm}
+    return json.dumps(request).encode() + b"\n"
+
+
+def release_request(request_id: int) -> bytes:
+    return json.dumps({"id": request_id, "release": True}).encode() + b"\n"
+
+
+def check_released(answer: dict[str, Any], request_id: int) -> None:
+    if answer != {"id": request_id, "released": True}:
         raise WorkerLost(f"garbled output: {json.dumps(answer)[:200]}")
-    return answer
+
+
+def check_run_answer(answer: dict[str, Any], batch_id: int, index: int) -> dict[str, Any]:
+    """``answer``, if it is run ``index`` of batch ``batch_id``: its results (each with a known
+    status), or that it was skipped. Anything else: the worker is lost."""
+    results = answer.get("results")
+    fits = answer.get("id") == batch_id and answer.get("run") == index
+    if fits and ("skipped" in answer or _known_results(results)):
+        return answer
+    raise WorkerLost(f"garbled output: {json.dumps(answer)[:200]}")
+
+
+def _known_results(results: Any) -> bool:
+    return (
+        isinstance(results, list)
+        and bool(results)
+        and all(isinstance(r, dict) and r.get("status") in STATUSES for r in results)
+    )
+
+
+def chain_budget(chain: Chain, grace_s: float) -> float:
+    """How long the host waits for a chain's answer: each job's budget, and one grace."""
+    return sum(answer_budget(job, 0.0) for job in chain.jobs) + grace_s
 
 
 def answer_budget(job: Job, grace_s: float) -> float:
@@ -94,10 +146,20 @@ def lost_job(
     )
 
 
+#: A chain's results, or None: not run here (the runner was retired, or lost its stream under
+#: it), for the pool to hand to a worker again.
+ChainOutcome = list[JobResult] | None
+
+
 class Worker(Protocol):
     def start(self) -> None: ...
 
-    def run(self, job: Job, job_id: int) -> JobResult: ...
+    def run_chains(
+        self, chains: Sequence[Chain], batch_id: int, keep_warm: bool, retried: Sequence[bool]
+    ) -> list[ChainOutcome]: ...
+
+    def release(self, request_id: int) -> None:
+        """Ends the runner's warm children, and returns once they are gone."""
 
     def interrupt(self) -> None:
         """From another thread: end the job in flight, so that ``close`` need not wait for it."""
@@ -105,13 +167,33 @@ class Worker(Protocol):
     def stop(self) -> None: ...
 
 
+@attrs.define
+class _Pending:
+    """A chain waiting for a worker, and whether it was handed out once already."""
+
+    chain: Chain
+    future: Future[list[JobResult]]
+    retried: bool = False
+
+
 class WorkerPool:
-    """The queue, the threads and the life cycle; subclasses make the workers."""
+    """The queue, the threads and the life cycle; subclasses make the workers.
+
+    The queue holds chunks of chains: a worker sends a chunk to its runner as one request and
+    reads one answer per chain. With ``keep_warm``, a runner keeps its warm children between
+    requests (until it has been idle for a while); without, they end with each request that
+    finds the queue empty, so that nothing of a job outlives the work it was part of.
+    """
 
     name = "pool"
+    #: Chunks per worker a batch is cut into: enough to even out the workers' loads.
+    CHUNKS_PER_WORKER = 2
 
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[Job, Future[JobResult]] | None] = queue.SimpleQueue()
+    def __init__(self, keep_warm: bool = False) -> None:
+        if not isinstance(keep_warm, bool):
+            raise ConfigError(f"must be true or false, got {keep_warm!r}", field="keep_warm")
+        self.keep_warm = keep_warm
+        self._queue: queue.SimpleQueue[list[_Pending] | None] = queue.SimpleQueue()
         self._ids = itertools.count()
         self._lock = threading.Lock()
         self._closed = False
@@ -151,17 +233,35 @@ class WorkerPool:
             return
         started.set_result(None)
         try:
-            while (item := self._queue.get()) is not None:
-                job, future = item
-                if not future.set_running_or_notify_cancel():
-                    continue
-                try:
-                    self._before_job(worker)
-                    future.set_result(worker.run(job, next(self._ids)))
-                except BaseException as exc:
-                    future.set_exception(exc)
+            while (chunk := self._queue.get()) is not None:
+                live = [p for p in chunk if not p.future.cancelled()]
+                if live:
+                    self._run_chunk(worker, live)
         finally:
             worker.stop()
+
+    def _run_chunk(self, worker: Worker, chunk: list[_Pending]) -> None:
+        try:
+            self._before_job(worker)
+            keep_warm = self.keep_warm or not self._queue.empty()
+            outcomes = worker.run_chains(
+                [p.chain for p in chunk], next(self._ids), keep_warm, [p.retried for p in chunk]
+            )
+            if keep_warm and not self.keep_warm and self._queue.empty():
+                worker.release(next(self._ids))  # before any result is out: nothing outlives it
+        except BaseException as exc:
+            for pending in chunk:
+                _settle(pending.future, exception=exc)
+            return
+        again = []
+        for pending, outcome in zip(chunk, outcomes, strict=True):
+            if outcome is None:
+                pending.retried = True
+                again.append(pending)
+            else:
+                _settle(pending.future, outcome)
+        if again:
+            self._queue.put(again)
 
     def _before_job(self, worker: Any) -> None:
         """A hook for backends that recycle workers."""
@@ -170,16 +270,38 @@ class WorkerPool:
         """A hook: what the backend frees once every worker has stopped."""
 
     def submit(self, job: Job) -> Future[JobResult]:
+        (chained,) = self._enqueue([Chain((job,))], 1)
         future: Future[JobResult] = Future()
-        with self._lock:
-            if self._closed or self._closing.is_set():
-                raise SandboxClosed(f"{type(self).__name__} is closed")
-            self._queue.put((job, future))
+
+        def first(done: Future[list[JobResult]]) -> None:
+            if done.cancelled():
+                future.cancel()
+            elif (exc := done.exception()) is not None:
+                future.set_exception(exc)
+            else:
+                future.set_result(done.result()[0])
+
+        chained.add_done_callback(first)
         return future
 
     def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
-        futures = [self.submit(job) for job in jobs]
+        return [results[0] for results in self.run_chains([Chain((job,)) for job in jobs])]
+
+    def run_chains(self, chains: Sequence[Chain]) -> list[list[JobResult]]:
+        """Each chain's results, in order: the batch is cut into a few chunks per worker, each
+        one request to a runner."""
+        chunk_size = max(1, -(-len(chains) // (self.CHUNKS_PER_WORKER * max(1, self.workers))))
+        futures = self._enqueue(chains, chunk_size)
         return [future.result() for future in futures]
+
+    def _enqueue(self, chains: Sequence[Chain], chunk_size: int) -> list[Future[list[JobResult]]]:
+        pending = [_Pending(chain, Future()) for chain in chains]
+        with self._lock:
+            if self._closed or self._closing.is_set():
+                raise SandboxClosed(f"{type(self).__name__} is closed")
+            for first in range(0, len(pending), chunk_size):
+                self._queue.put(pending[first : first + chunk_size])
+        return [p.future for p in pending]
 
     def close(self) -> None:
         """Cancels queued jobs and stops every worker (jobs in flight end with SandboxClosed)."""
@@ -190,8 +312,9 @@ class WorkerPool:
             self._closing.set()
         atexit.unregister(self.close)
         with contextlib.suppress(queue.Empty):
-            while item := self._queue.get_nowait():
-                item[1].cancel()
+            while (chunk := self._queue.get_nowait()) is not None:
+                for pending in chunk:
+                    pending.future.cancel()
         for _ in self._threads:
             self._queue.put(None)
         for worker in self._workers:
@@ -210,3 +333,18 @@ class WorkerPool:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _settle(
+    future: Future[list[JobResult]],
+    result: list[JobResult] | None = None,
+    exception: BaseException | None = None,
+) -> None:
+    """Sets a future that may have been cancelled meanwhile (close)."""
+    if future.cancelled():
+        return
+    with contextlib.suppress(InvalidStateError):
+        if exception is not None:
+            future.set_exception(exception)
+        else:
+            future.set_result(result or [])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import grp
-import json
 import os
 import pwd
 import select
@@ -26,22 +25,26 @@ import sysconfig
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from scaler.errors import ConfigError
 from scaler.sandbox import runner
-from scaler.sandbox.jobs import Job, JobResult
+from scaler.sandbox.jobs import Chain, JobResult
 from scaler.sandbox.pool import (
+    ChainOutcome,
     SandboxClosed,
     WorkerLost,
     WorkerPool,
-    answer_budget,
-    check_answer,
+    batch_request,
+    chain_budget,
+    check_released,
+    check_run_answer,
     is_ready,
     lost_job,
     next_line,
     parse_message,
+    release_request,
 )
 
 #: Jobs of worker i run as a uid (and gid) from this range that no account and no other sandbox
@@ -83,7 +86,10 @@ class ProcessSandbox(WorkerPool):
         workers: int | None = None,
         cache_dir: str | Path | None = None,
         run_as_uid: bool | None = None,
+        keep_warm: bool = False,
     ) -> None:
+        """``keep_warm``: runners keep their warm children between batches (for a producer
+        that sends batch after batch, such as a training run's curriculum)."""
         count = (os.cpu_count() or 1) if workers is None else workers
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise ConfigError(f"must be a whole number >= 1, got {count!r}", field="workers")
@@ -93,7 +99,7 @@ class ProcessSandbox(WorkerPool):
             raise ConfigError(f"must be true or false, got {run_as_uid!r}", field="run_as_uid")
         if run_as_uid and not is_root:
             raise ConfigError("needs root", field="run_as_uid")
-        super().__init__()
+        super().__init__(keep_warm)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._uid_claims: list[tuple[int, int]] = []
@@ -160,22 +166,41 @@ class _Worker:
             self.stop()
             raise RuntimeError(f"sandbox runner said {hello!r} instead of being ready")
 
-    def run(self, job: Job, job_id: int) -> JobResult:
+    def run_chains(
+        self, chains: Sequence[Chain], batch_id: int, keep_warm: bool, retried: Sequence[bool]
+    ) -> list[ChainOutcome]:
+        """One request for the chunk; one answer per chain, read as each ends. A runner lost
+        mid-chunk fails the chain it was running; the chains after it go back to the pool."""
         if self.proc is None or self.proc.poll() is not None:
             self.restart()
+        outcomes: list[ChainOutcome] = [None] * len(chains)
         started = time.monotonic()
         try:
-            self._send(job.to_wire(job_id))
-            line = self._read_line(started + answer_budget(job, ANSWER_GRACE_S))
-            answer = check_answer(parse_message(line), job_id)
+            self._send(batch_request(chains, batch_id, keep_warm))
+            for index, chain in enumerate(chains):
+                line = self._read_line(started + chain_budget(chain, ANSWER_GRACE_S))
+                answer = check_run_answer(parse_message(line), batch_id, index)
+                started = time.monotonic()
+                if "skipped" in answer:
+                    break
+                outcomes[index] = [JobResult.from_wire(r) for r in answer["results"]]
         except WorkerLost as exc:
             if self.closing.is_set():
                 raise SandboxClosed("ProcessSandbox closed while the job ran") from exc
             self.restart()
-            return lost_job(exc, started)
-        if self._buffer:  # more than one line for one request: the stream is not to be trusted
+            outcomes[outcomes.index(None)] = [lost_job(exc, started)]
+            return outcomes
+        if self._buffer:  # more lines than answers: the stream is not to be trusted
             self.restart()
-        return JobResult.from_wire(answer)
+        return outcomes
+
+    def release(self, request_id: int) -> None:
+        try:
+            self._send(release_request(request_id))
+            line = self._read_line(time.monotonic() + READY_TIMEOUT_S)
+            check_released(parse_message(line), request_id)
+        except WorkerLost:
+            self.restart()  # a fresh runner has no warm children
 
     def restart(self) -> None:
         self.stop()
@@ -204,10 +229,10 @@ class _Worker:
             proc.wait()
         proc.stdout.close()
 
-    def _send(self, message: dict[str, Any]) -> None:
+    def _send(self, request: bytes) -> None:
         assert self.proc is not None and self.proc.stdin is not None
         try:
-            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self.proc.stdin.write(request)
             self.proc.stdin.flush()
         except OSError as exc:
             raise WorkerLost(f"could not send the job: {exc}") from None

@@ -75,12 +75,16 @@ What this cannot stop (the process backend is not a security boundary against ho
 from __future__ import annotations
 
 import argparse
+import ast
+import atexit
 import base64
 import builtins
 import ctypes
 import dataclasses
 import fcntl
+import gc
 import hashlib
+import itertools
 import json
 import linecache
 import math
@@ -100,7 +104,7 @@ from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any, BinaryIO, NoReturn
 
-PROTOCOL = 1
+PROTOCOL = 2
 STDERR_MAX = 64 * 1024
 #: The end of stderr kept apart from the (head-truncated) text, to recognise out-of-memory deaths.
 STDERR_TAIL = 4096
@@ -131,6 +135,10 @@ PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 HASH_RE = re.compile(r"[0-9A-Za-z_-]{1,128}")
 LANGUAGES = ("python", "cpp")
+#: Warm children one runner keeps at most (least recently used goes first). Each is one
+#: process of the job uid, counted by the process limit (which a run's own limit is raised by)
+#: and by a container's pids limit.
+WARM_MAX = 64
 RUNNER_DIR = os.path.dirname(os.path.realpath(__file__))
 
 # Bound once: a Python job may rebind os._exit, but must not make its child return into the runner.
@@ -175,6 +183,14 @@ class Config:
     read_only_cache: bool = False
     scrub: tuple[str, ...] = ()
     oom_events: str | None = None
+    #: The cgroup file counting the tasks of the runner's container (pids.current).
+    pids_current: str | None = None
+    warm_max: int = WARM_MAX
+
+    @property
+    def run_dir(self) -> str:
+        """The work dir of every run of a batch, emptied after each."""
+        return os.path.join(self.work_dir, "run")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -334,17 +350,24 @@ def _cap(kind: int, soft: int, hard: int | None = None) -> None:
     resource.setrlimit(kind, (soft, hard))
 
 
-def _set_limits(limits: Limits, own_uid: bool) -> None:
+def _set_limits(
+    limits: Limits, own_uid: bool, cpu_hard: int | None = None, processes: int | None = None
+) -> None:
+    """The job's limits; ``cpu_hard`` (a warm Python child's lifetime budget, its runs' own
+    limits set before each) and ``processes`` (room for a worker's warm children) widen two."""
     cpu = max(1, math.ceil(limits.cpu_s))
     memory = limits.memory_mb * 1024 * 1024
-    _cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU first, SIGKILL a second later
+    if cpu_hard is None:
+        _cap(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU first, SIGKILL a second later
+    else:
+        _cap(resource.RLIMIT_CPU, cpu_hard)
     _cap(resource.RLIMIT_AS, memory)
     # Deep recursion is common in reference solutions; the memory limit still bounds the stack.
     _cap(resource.RLIMIT_STACK, min(memory, STACK_MAX))
     _cap(resource.RLIMIT_FSIZE, FILE_SIZE_MAX)
     _cap(resource.RLIMIT_CORE, 0)
     if own_uid:  # RLIMIT_NPROC counts every process of the uid: only meaningful for our own uid
-        _cap(resource.RLIMIT_NPROC, limits.processes)
+        _cap(resource.RLIMIT_NPROC, processes or limits.processes)
 
 
 def _drop_privileges(uid: int, gid: int) -> None:
@@ -395,35 +418,21 @@ def _become_exec(target: int | str, argv: tuple[str, ...], work: str) -> None:
 
 def _become_python(source: str, work: str) -> NoReturn:
     """Turns this forked worker into a fresh-looking ``python3 program.py`` run."""
-    # The program's sys.__stdin__ and the others are these streams too: typeshed marks them Final,
-    # the interpreter lets them be replaced.
-    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", newline="\n", closefd=False)  # type: ignore[misc]  # noqa: SIM115
-    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", newline="\n", closefd=False)  # type: ignore[misc]  # noqa: SIM115
-    sys.stderr = sys.__stderr__ = open(  # type: ignore[misc]  # noqa: SIM115
-        2,
-        "w",
-        buffering=1,
-        encoding="utf-8",
-        errors="backslashreplace",
-        newline="\n",
-        closefd=False,
-    )
+    _python_stdio()
     os.environ.clear()
     os.environ.update(_job_environment(work))
     sys.argv = ["<program>"]
-    linecache.cache["<program>"] = (len(source), None, source.splitlines(True), "<program>")
-    main = types.ModuleType("__main__")
-    # A script's globals hold __builtins__; typeshed's ModuleType does not declare it.
-    main.__builtins__ = builtins  # type: ignore[attr-defined]
-    sys.modules["__main__"] = main
-    _exit(_exec_python(source, main.__dict__))
+    _exit(_exec_python(source, _main_module(source)))
 
 
-def _exec_python(source: str, namespace: dict[str, Any]) -> int:
-    """Runs the program as the interpreter would, returning the exit code it would give."""
+def _exec_python(
+    source: str, namespace: dict[str, Any], compiled: types.CodeType | None = None
+) -> int:
+    """Runs the program as the interpreter would, returning the exit code it would give;
+    ``compiled`` is the program compiled already (a warm child compiles it once)."""
     try:
         # dont_inherit: the runner's own __future__ imports must not change the program.
-        exec(compile(source, "<program>", "exec", dont_inherit=True), namespace)
+        exec(compiled or compile(source, "<program>", "exec", dont_inherit=True), namespace)
         code = 0
     except SystemExit as exc:
         code = _exit_code(exc.code)
@@ -523,7 +532,7 @@ def _has_children() -> bool:
     return True
 
 
-def _sweep(uid: int | None) -> None:
+def _sweep(uid: int | None, keep: set[int] | None = None) -> None:
     """SIGKILLs whatever a job left behind and returns once /proc shows all of it dead, then
     reaps.
 
@@ -534,7 +543,7 @@ def _sweep(uid: int | None) -> None:
     and the runner that replaces it sweeps the uid again before it serves.
     """
     deadline = time.monotonic() + SWEEP_TIMEOUT_S
-    while victims := _leftovers(os.getpid(), uid):
+    while victims := [pid for pid in _leftovers(os.getpid(), uid) if pid not in (keep or ())]:
         if time.monotonic() > deadline:
             raise SystemExit(f"sandbox runner: processes {victims} outlived SIGKILL")
         for pid in victims:
@@ -579,9 +588,8 @@ def _pump(pid: int, pidfd: int, capture: Capture, deadline: float) -> str | None
 
 
 def _classify(
-    wait_status: int, cpu_s: float, limits: Limits, killed_for: str | None, capture: Capture
+    exit_code: int, cpu_s: float, limits: Limits, killed_for: str | None, capture: Capture
 ) -> tuple[str, int]:
-    exit_code = os.waitstatus_to_exitcode(wait_status)
     if killed_for:
         return killed_for, exit_code
     if capture.overflow:
@@ -635,7 +643,8 @@ def _run(
         os.close(out_r)
         os.close(err_r)
     cpu_s = usage.ru_utime + usage.ru_stime
-    status, exit_code = _classify(wait_status, cpu_s, limits, killed_for, capture)
+    exit_code = os.waitstatus_to_exitcode(wait_status)
+    status, exit_code = _classify(exit_code, cpu_s, limits, killed_for, capture)
     return Outcome(status, exit_code, capture.stdout_text(), capture.stderr_text(), wall_s, cpu_s)
 
 
@@ -748,6 +757,720 @@ def _compile(source: str, cfg: Config) -> bytes:
         raise first
 
 
+# --- batches: many runs per warm child ------------------------------------------------------
+
+#: Where a warm child keeps its fds (fds 0-2 are set from the first three before every run).
+KEEP_IN, KEEP_OUT, KEEP_ERR, GO_FD, DONE_FD, WARM_EXE_FD = range(10, 16)
+#: A warm Python child's lifetime CPU budget, in runs' CPU limits: RLIMIT_CPU is per process,
+#: so its hard limit bounds every run the child serves; the child is replaced before a run
+#: could reach it.
+CHILD_CPU_RUNS = 20
+#: A warm child whose address space grew by more than this since it was made is replaced, so
+#: that a run has the memory a fresh process would have.
+CHILD_GROWTH_MAX = 32 << 20
+#: How long a runner keeps warm children with no request to serve.
+WARM_IDLE_S = 2.0
+#: What a program's source may name for its runs to share a child: any of these, or an
+#: attribute assigned on an imported name, and every run gets a fresh child (see
+#: docs/sandbox.md). They reach state that the checks after a run do not see.
+UNWARM_NAMES = frozenset(
+    {
+        "exec", "eval", "compile", "setattr", "delattr", "globals", "vars", "__import__",
+        "__builtins__", "__dict__", "__class__", "__subclasses__", "__globals__", "__code__",
+        "__closure__", "__defaults__", "__kwdefaults__", "_getframe", "settrace", "setprofile",
+        "modules", "DefaultContext", "gc", "ctypes", "importlib", "inspect", "signal",
+        "builtins", "faulthandler", "tracemalloc", "sys_getframe", "f_back", "f_globals",
+        "register_at_fork", "putenv", "unsetenv", "setitimer", "alarm", "mmap", "_thread",
+    }
+)  # fmt: skip
+#: Modules never imported ahead of a run: importing them prints or warns.
+NO_PRELOAD = frozenset(
+    {
+        "this", "antigravity", "__hello__", "__phello__", "imp", "asynchat", "asyncore",
+        "smtpd", "distutils", "cgi", "cgitb", "crypt", "imghdr", "mailcap", "nntplib", "pipes",
+        "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib", "aifc", "audioop", "chunk",
+        "msilib", "nis", "ossaudiodev", "lib2to3", "tkinter", "turtle", "idlelib", "turtledemo",
+    }
+)  # fmt: skip
+#: sys attributes a run sets and the child resets: not compared after a run.
+SYS_RESET = frozenset(
+    {
+        "stdin", "stdout", "stderr", "__stdin__", "__stdout__", "__stderr__", "argv",
+        "displayhook", "excepthook", "breakpointhook", "last_type", "last_value",
+        "last_traceback", "exc_info",
+    }
+)  # fmt: skip
+
+
+def program_imports(source: str) -> tuple[set[str], bool]:
+    """The standard modules a program imports (to import them ahead of its runs), and whether
+    its runs may share a child at all: not when it names what reaches state a later run would
+    see without the checks noticing (UNWARM_NAMES), or assigns attributes of imported names."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set(), True  # every run fails the same way: nothing to carry over
+    modules: set[str] = set()
+    imported: set[str] = set()
+    shareable = True
+    allowed, embedded = _embedded_programs(tree)
+    for inner in embedded:
+        inner_modules, inner_shareable = program_imports(inner)
+        modules |= inner_modules
+        shareable = shareable and inner_shareable
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                modules.add(alias.name)
+                imported.add((alias.asname or alias.name).split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module)
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+            imported.update(alias.asname or alias.name for alias in node.names)
+        elif id(node) in allowed:
+            continue
+        elif (isinstance(node, ast.Name) and node.id in UNWARM_NAMES) or (
+            isinstance(node, ast.Attribute) and node.attr in UNWARM_NAMES
+        ):
+            shareable = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            reset = isinstance(root, ast.Name) and root.id == "sys" and node.attr in SYS_RESET
+            if isinstance(root, ast.Name) and root.id in imported and not reset:
+                shareable = False
+    if {m.split(".")[0] for m in modules} & UNWARM_NAMES:
+        shareable = False
+    return {m for m in modules if m.split(".")[0] in _stdlib() - NO_PRELOAD}, shareable
+
+
+def _embedded_programs(tree: ast.Module) -> tuple[set[int], list[str]]:
+    """``exec(compile(NAME, ...), namespace)`` where NAME is a module-level string: a program
+    run inside the program, in a namespace of its own (scaler's generator harness). That string
+    is judged as a program of its own, and this one use of exec and compile is allowed (a
+    namespace reached through globals() or a module's __dict__ is flagged by those names)."""
+    constants = {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    allowed: set[int] = set()
+    embedded: list[str] = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "exec"
+            and len(node.args) == 2
+            and isinstance(node.args[1], (ast.Dict, ast.Name))
+        ):
+            continue
+        inner = node.args[0]
+        if (
+            isinstance(inner, ast.Call)
+            and isinstance(inner.func, ast.Name)
+            and inner.func.id == "compile"
+            and inner.args
+            and isinstance(inner.args[0], ast.Name)
+            and inner.args[0].id in constants
+        ):
+            allowed.update((id(node.func), id(inner.func)))
+            embedded.append(constants[inner.args[0].id])
+    return allowed, embedded
+
+
+def _stdlib() -> frozenset[str]:
+    return frozenset(getattr(sys, "stdlib_module_names", ()))
+
+
+@dataclasses.dataclass
+class _Baseline:
+    """What a warm Python child looks like before its first run: after each run it must look
+    the same, or be replaced."""
+
+    modules: frozenset[str]
+    watched: list[tuple[str, list[tuple[str, Any]]]]
+    fds: frozenset[str]
+    limits: tuple[tuple[int, int], ...]
+    vm_bytes: int
+    recursion: int
+    int_digits: int
+    switch: float
+    gc_threshold: tuple[int, int, int]
+    umask: int
+    path: list[str]
+    meta_path: list[Any]
+    path_hooks: list[Any]
+    warning_filters: list[Any] | None
+
+    @classmethod
+    def take(cls, watch: set[str]) -> _Baseline:
+        umask = os.umask(0)
+        os.umask(umask)
+        warnings = sys.modules.get("warnings")
+        return cls(
+            modules=frozenset(sys.modules),
+            watched=[
+                (name, _module_items(sys.modules[name]))
+                for name in sorted(watch | {"builtins"})
+                if name in sys.modules
+            ],
+            fds=frozenset(os.listdir("/proc/self/fd")),
+            limits=_fixed_limits(),
+            vm_bytes=_vm_bytes(),
+            recursion=sys.getrecursionlimit(),
+            int_digits=sys.get_int_max_str_digits(),
+            switch=sys.getswitchinterval(),
+            gc_threshold=gc.get_threshold(),
+            umask=umask,
+            path=list(sys.path),
+            meta_path=list(sys.meta_path),
+            path_hooks=list(sys.path_hooks),
+            warning_filters=list(warnings.filters) if warnings else None,
+        )
+
+
+def _module_items(module: types.ModuleType) -> list[tuple[str, Any]]:
+    items = list(vars(module).items())
+    return [(k, v) for k, v in items if k not in SYS_RESET] if module is sys else items
+
+
+def _fixed_limits() -> tuple[tuple[int, int], ...]:
+    """The limits a run may not change for the next: all but the CPU's and the process
+    limit's soft values, which the child sets before every run."""
+    return (
+        resource.getrlimit(resource.RLIMIT_AS),
+        resource.getrlimit(resource.RLIMIT_STACK),
+        resource.getrlimit(resource.RLIMIT_FSIZE),
+        resource.getrlimit(resource.RLIMIT_CORE),
+        (0, resource.getrlimit(resource.RLIMIT_CPU)[1]),
+        (0, resource.getrlimit(resource.RLIMIT_NPROC)[1]),
+    )
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/statm", "rb") as f:
+        return int(f.read().split()[0]) * resource.getpagesize()
+
+
+def _python_stdio() -> None:
+    """sys.stdin, stdout and stderr as ``python3 program.py`` has them, on fds 0-2. The
+    program's sys.__stdin__ and the others are these streams too: typeshed marks them Final,
+    the interpreter lets them be replaced."""
+    sys.stdin = sys.__stdin__ = open(0, encoding="utf-8", newline="\n", closefd=False)  # type: ignore[misc]  # noqa: SIM115
+    sys.stdout = sys.__stdout__ = open(1, "w", encoding="utf-8", newline="\n", closefd=False)  # type: ignore[misc]  # noqa: SIM115
+    sys.stderr = sys.__stderr__ = open(  # type: ignore[misc]  # noqa: SIM115
+        2,
+        "w",
+        buffering=1,
+        encoding="utf-8",
+        errors="backslashreplace",
+        newline="\n",
+        closefd=False,
+    )
+
+
+def _main_module(source: str) -> dict[str, Any]:
+    """A fresh ``__main__`` for one run, and the program's lines for its tracebacks."""
+    linecache.cache["<program>"] = (len(source), None, source.splitlines(True), "<program>")
+    main = types.ModuleType("__main__")
+    # A script's globals hold __builtins__; typeshed's ModuleType does not declare it.
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
+    return main.__dict__
+
+
+def _prepare_run(order: dict[str, Any], base: _Baseline, work: str) -> None:
+    """Everything a run may have changed that the next run must find as a fresh process has
+    it: the standard streams and fds 0-2, argv, the environment, the work dir, the interpreter's
+    settings, random's global state, and the CPU and process limits of this run."""
+    for keep, fd in ((KEEP_IN, 0), (KEEP_OUT, 1), (KEEP_ERR, 2)):
+        os.dup2(keep, fd)
+    os.lseek(0, 0, os.SEEK_SET)
+    _python_stdio()
+    os.environ.clear()
+    os.environ.update(_job_environment(work))
+    os.chdir(work)
+    os.umask(base.umask)
+    sys.argv = ["<program>"]
+    sys.path[:] = base.path
+    sys.meta_path[:] = base.meta_path
+    sys.path_hooks[:] = base.path_hooks
+    sys.setrecursionlimit(base.recursion)
+    sys.set_int_max_str_digits(base.int_digits)
+    sys.setswitchinterval(base.switch)
+    sys.displayhook, sys.excepthook = sys.__displayhook__, sys.__excepthook__
+    sys.breakpointhook = sys.__breakpointhook__
+    gc.enable()
+    gc.set_threshold(*base.gc_threshold)
+    if "random" in sys.modules:
+        sys.modules["random"].seed()  # from os.urandom, as after a fork
+    if "threading" in sys.modules:
+        threading = sys.modules["threading"]
+        threading.stack_size(0)
+        threading._counter = itertools.count(1).__next__  # type: ignore[attr-defined]  # names from Thread-1
+    if "decimal" in sys.modules:
+        sys.modules["decimal"].setcontext(sys.modules["decimal"].Context())
+    if base.warning_filters is not None:
+        warnings = sys.modules["warnings"]
+        warnings.filters[:] = base.warning_filters
+        warnings._filters_mutated()
+    used = _cpu_used()
+    hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
+    soft = math.ceil(used + float(order["cpu_s"]))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard < 0 else min(soft, hard), hard))
+    if order.get("processes"):
+        hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+        resource.setrlimit(resource.RLIMIT_NPROC, (min(int(order["processes"]), hard), hard))
+
+
+def _cpu_used() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _after_run(namespace: dict[str, Any], base: _Baseline) -> tuple[str | None, list[str]]:
+    """Tidies up after a run and says why the child may not serve another (None: it may),
+    with the modules the run imported (the next child imports them ahead)."""
+    namespace.clear()
+    atexit._clear()
+    gc.collect()
+    if "threading" in sys.modules and sys.modules["threading"].active_count() > 1:
+        return "threads left running", []
+    if len(os.listdir("/proc/self/task")) > 1:
+        return "threads left running", []
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:
+        pass
+    else:
+        return "processes left behind", []
+    if len(sys.modules) != len(base.modules) or not base.modules.issuperset(sys.modules):
+        return "imported modules", sorted(set(sys.modules) - base.modules)
+    for name, items in base.watched:
+        now = vars(sys.modules[name])
+        size = len(now) - (len(SYS_RESET & now.keys()) if name == "sys" else 0)
+        if size != len(items) or any(now.get(k, _MISSING) is not v for k, v in items):
+            return f"changed the module {name}", []
+    if frozenset(os.listdir("/proc/self/fd")) != base.fds:
+        return "left files open or closed fds", []
+    if _fixed_limits() != base.limits:
+        return "changed its limits", []
+    if _vm_bytes() > base.vm_bytes + CHILD_GROWTH_MAX:
+        return "grew its memory", []
+    return None, []
+
+
+_MISSING = object()
+
+
+def _serve_python(source: str, work: str, preload: list[str]) -> int:
+    """A warm Python child: the program compiled once, each run in fresh module globals."""
+    try:
+        code: types.CodeType | None = compile(source, "<program>", "exec", dont_inherit=True)
+    except BaseException:
+        code = None  # each run compiles it again, and fails as a fresh process would
+    _, shareable = program_imports(source)
+    for name in preload:
+        with suppress(BaseException):
+            __import__(name)
+    base = _Baseline.take({n.split(".")[0] for n in preload})
+    gc.freeze()
+    orders = os.fdopen(GO_FD, "rb")
+    for line in orders:
+        order = json.loads(line)
+        started = _cpu_used()
+        _prepare_run(order, base, work)
+        namespace = _main_module(source)
+        exit_code = _exec_python(source, namespace, code)
+        cpu_s = _cpu_used() - started
+        why, imported = _after_run(namespace, base)
+        if why is None and not shareable:
+            why = "its source reaches state the checks do not see"
+        _tell(
+            order["run"],
+            {"exit_code": exit_code, "cpu_s": cpu_s, "discard": why, "imported": imported},
+        )
+    return 0
+
+
+def _serve_binary(work: str) -> int:
+    """A warm child for a C++ program: each run is the binary started with posix_spawn (no
+    copy of this process's page tables), inheriting this child's fences and limits."""
+    orders = os.fdopen(GO_FD, "rb")
+    actions = [
+        (os.POSIX_SPAWN_DUP2, keep, fd) for keep, fd in ((KEEP_IN, 0), (KEEP_OUT, 1), (KEEP_ERR, 2))
+    ]
+    for line in orders:
+        order = json.loads(line)
+        os.lseek(KEEP_IN, 0, os.SEEK_SET)
+        os.chdir(work)
+        if order.get("processes"):
+            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+            resource.setrlimit(resource.RLIMIT_NPROC, (min(int(order["processes"]), hard), hard))
+        pid = os.posix_spawn(
+            f"/proc/self/fd/{WARM_EXE_FD}",
+            ["program"],
+            _job_environment(work),
+            file_actions=actions,
+            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+        )
+        _, status, usage = os.wait4(pid, 0)
+        why = None
+        with suppress(ChildProcessError):
+            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            why = "processes left behind"
+        _tell(
+            order["run"],
+            {
+                "wait_status": status,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
+                "discard": why,
+                "own_cpu_s": _own_cpu(),
+            },
+        )
+    return 0
+
+
+def _own_cpu() -> float:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime
+
+
+def _tell(run: int, report: dict[str, Any]) -> None:
+    os.write(DONE_FD, json.dumps({"run": run, **report}).encode() + b"\n")
+
+
+def _warm_child(
+    program: Program,
+    fds: tuple[int, ...],
+    limits: Limits,
+    cfg: Config,
+    runner_pid: int,
+    preload: list[str],
+) -> NoReturn:
+    """The forked warm child: fenced in as a job child is, once; then it serves runs."""
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()
+        moved = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 64) for fd in fds]
+        for target, fd in zip(range(KEEP_IN, KEEP_IN + len(moved)), moved, strict=True):
+            os.dup2(fd, target, inheritable=False)
+        os.closerange(3, KEEP_IN)
+        os.closerange(KEEP_IN + len(moved), os.sysconf("SC_OPEN_MAX"))
+        for keep, fd in ((KEEP_IN, 0), (KEEP_OUT, 1), (KEEP_ERR, 2)):
+            os.dup2(keep, fd)
+        work = cfg.run_dir
+        os.chdir(work)
+        # Room for the warm children of the job uid: each run's own limit is set before it.
+        room = limits.processes + cfg.warm_max + 1
+        cpu_hard = None
+        if program.language == "python":
+            cpu_hard = CHILD_CPU_RUNS * max(1, math.ceil(limits.cpu_s))
+        _set_limits(limits, cfg.uid is not None, cpu_hard, room)
+        if cfg.uid is not None and cfg.gid is not None:
+            _drop_privileges(cfg.uid, cfg.gid)
+        _prctl(PR_SET_NO_NEW_PRIVS, 1)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)  # what a run leaves behind stays below this child
+        if os.getppid() == runner_pid:
+            if program.language == "python":
+                _exit(_serve_python(program.source, work, preload))
+            _exit(_serve_binary(work))
+    except BaseException:
+        with suppress(BaseException):
+            traceback.print_exc()
+    finally:
+        _exit(126)
+
+
+@dataclasses.dataclass(frozen=True)
+class Program:
+    language: str
+    hash: str
+    source: str
+
+
+class WarmChild:
+    """The runner's handle on one warm child: its pipes, and what it has used so far."""
+
+    def __init__(
+        self, pid: int, language: str, stdin: int, out: int, err: int, go: int, done: int
+    ) -> None:
+        self.pid = pid
+        self.pidfd = os.pidfd_open(pid)
+        self.language = language
+        self.stdin, self.out, self.err, self.go, self.done = stdin, out, err, go, done
+        self.runs = 0
+        self.cpu_s = 0.0
+        self.alive = True
+
+    def ready(self) -> bool:
+        """Alive and idle: not killed or stopped by another program's run meanwhile."""
+        if not self.alive or select.select([self.pidfd], [], [], 0)[0]:
+            return False
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGCONT)
+        return True
+
+    def close(self) -> None:
+        if self.alive:
+            _kill_group(self.pid)
+            with suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)
+            self.alive = False
+        for fd in (self.pidfd, self.stdin, self.out, self.err, self.go, self.done):
+            with suppress(OSError):
+                os.close(fd)
+        self.pidfd = self.stdin = self.out = self.err = self.go = self.done = -1
+
+
+class Warm:
+    """The warm children of one runner, by (program, limits), least recently used first."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.children: dict[tuple[str, str, Limits], WarmChild] = {}
+        #: Modules runs of a program imported: the next child for it imports them ahead.
+        self.learned: dict[str, set[str]] = {}
+        self.pids_baseline = _read_int(cfg.pids_current)
+
+    def pids(self) -> set[int]:
+        return {child.pid for child in self.children.values()}
+
+    def ready(self, program: Program, limits: Limits) -> WarmChild | None:
+        """The program's warm child, if it has one that is ready for a run."""
+        key = (program.language, program.hash, limits)
+        child = self.children.pop(key, None)
+        if child is not None and child.ready():
+            self.children[key] = child
+            return child
+        if child is not None:
+            child.close()
+        return None
+
+    def make(self, program: Program, limits: Limits) -> tuple[WarmChild, dict[str, str] | None]:
+        """A new warm child for the program (C++: compiled first, if need be), and the build to
+        hand back when one was made now. The fork is here, not in a helper: a run's Python
+        stack must be as deep as a single job's, for the same recursion limit."""
+        while len(self.children) >= self.cfg.warm_max:
+            self.drop(next(iter(self.children.values())))
+        build = None
+        exe_fd = None
+        preload: list[str] = []
+        if program.language == "cpp":
+            if self.cfg.read_only_cache:
+                exe_fd, build = _open_build(program.hash, program.source, self.cfg)
+            else:
+                exe_fd = os.open(_binary(program.hash, program.source, self.cfg), os.O_RDONLY)
+        else:
+            imports, shareable = program_imports(program.source)
+            if shareable:  # a child per run imports nothing ahead: it looks as fresh as can be
+                preload = sorted(imports | self.learned.get(program.hash, set()))
+        stdin = os.memfd_create("stdin")
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        go_r, go_w = os.pipe()
+        done_r, done_w = os.pipe()
+        theirs = (stdin, out_w, err_w, go_r, done_w) + (() if exe_fd is None else (exe_fd,))
+        runner_pid = os.getpid()
+        try:
+            pid = os.fork()
+            if pid == 0:
+                _warm_child(program, theirs, limits, self.cfg, runner_pid, preload)
+        except BaseException:
+            for fd in (stdin, out_r, err_r, go_w, done_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (out_w, err_w, go_r, done_w) + (() if exe_fd is None else (exe_fd,)):
+                os.close(fd)
+        child = WarmChild(pid, program.language, stdin, out_r, err_r, go_w, done_r)
+        self.children[(program.language, program.hash, limits)] = child
+        return child, build
+
+    def drop(self, child: WarmChild) -> None:
+        for key, known in list(self.children.items()):
+            if known is child:
+                del self.children[key]
+        child.close()
+
+    def release(self) -> None:
+        """Ends every warm child (the runner is idle): nothing of a job outlives its work."""
+        for child in list(self.children.values()):
+            self.drop(child)
+        if self.cfg.uid is not None and _has_children():
+            _sweep(self.cfg.uid)
+
+    def tidy(self, child: WarmChild) -> None:
+        """After a run: anything left running that is not a warm child is killed, and so is the
+        child the run used when the leftovers may be its run's. Checked from the runner's side,
+        so a run cannot hide them by subverting its child's own checks."""
+        if not self._leftovers(child):
+            return
+        self.drop(child)
+        _sweep(self.cfg.uid, keep=self.pids())
+        self.pids_baseline = _read_int(self.cfg.pids_current, self.pids_baseline)
+        if self.pids_baseline is not None:
+            self.pids_baseline -= len(self.children)
+
+    def _leftovers(self, child: WarmChild) -> bool:
+        if self.cfg.pids_current is not None and self.pids_baseline is not None:
+            count = _read_int(self.cfg.pids_current)
+            expected = self.pids_baseline + len(self.children)
+            if count is not None and count < expected:
+                self.pids_baseline = count - len(self.children)
+            return count is None or count > expected
+        mine = _children_of(os.getpid())
+        if mine is None or not mine <= self.pids():
+            return True
+        if child.alive:
+            theirs = _children_of(child.pid)
+            return theirs is None or bool(theirs)
+        return False
+
+
+def _read_int(path: str | None, default: int | None = None) -> int | None:
+    if path is None:
+        return default
+    try:
+        with open(path, "rb") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
+
+
+def _children_of(pid: int) -> set[int] | None:
+    """The children of pid's main thread (the runner and its children are single-threaded
+    when idle), or None when the kernel does not say."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
+            return {int(p) for p in f.read().split()}
+    except (OSError, ValueError):
+        return None
+
+
+def _warm_step(warm: Warm, program: Program, stdin: bytes, limits: Limits) -> Outcome:
+    """One run of a program through its warm child; the child is replaced after a run that
+    left it unfit to serve the next (the run's result stands)."""
+    build = None
+    child = warm.ready(program, limits)
+    if child is None:
+        try:
+            child, build = warm.make(program, limits)
+        except CompileError as exc:
+            return Outcome("compile-error", None, "", str(exc), exc.wall_s, exc.cpu_s, exc.build)
+    processes = limits.processes + len(warm.children) - 1 if warm.cfg.uid is not None else None
+    outcome, keep, imported = _run_in(child, stdin, limits, processes)
+    if imported:
+        warm.learned.setdefault(program.hash, set()).update(
+            name for name in imported if name.split(".")[0] in _stdlib() - NO_PRELOAD
+        )
+    if not keep:
+        warm.drop(child)
+    warm.tidy(child)
+    return dataclasses.replace(outcome, build=build) if build else outcome
+
+
+def _run_in(
+    child: WarmChild, stdin: bytes, limits: Limits, processes: int | None
+) -> tuple[Outcome, bool, list[str]]:
+    """Sends one run to the child and supervises it as _run does a forked job: the wall
+    deadline and the output limit end the child; its answer, or its death, ends the run."""
+    os.ftruncate(child.stdin, 0)
+    if stdin:
+        os.pwrite(child.stdin, stdin, 0)
+    child.runs += 1
+    order = {"run": child.runs, "cpu_s": limits.cpu_s, "processes": processes}
+    capture = Capture(child.out, child.err, limits.output_bytes)
+    start = time.monotonic()
+    with suppress(OSError):  # the child is gone: its death is read below
+        os.write(child.go, json.dumps(order).encode() + b"\n")
+    killed_for, report = _pump_warm(child, capture, start + limits.wall_s)
+    wall_s = time.monotonic() - start
+    keep = report is not None and not report.get("discard") and child.alive
+    if report is None:  # the child died, or was killed
+        _kill_group(child.pid)
+        _, wait_status, usage = os.wait4(child.pid, 0)
+        child.alive = False
+        cpu_s = max(0.0, usage.ru_utime + usage.ru_stime - child.cpu_s)
+        capture.drain()
+        exit_code = os.waitstatus_to_exitcode(wait_status)
+    else:
+        capture.drain()
+        cpu_s = float(report.get("cpu_s", 0.0))
+        if child.language == "python":
+            exit_code = int(report.get("exit_code", 1))
+            child.cpu_s += cpu_s
+            budget = CHILD_CPU_RUNS * max(1, math.ceil(limits.cpu_s))
+            keep = keep and child.cpu_s + limits.cpu_s + 1 < budget
+        else:
+            exit_code = os.waitstatus_to_exitcode(int(report.get("wait_status", 0)))
+            keep = keep and float(report.get("own_cpu_s", 0.0)) < limits.cpu_s / 2
+    status, exit_code = _classify(exit_code, cpu_s, limits, killed_for, capture)
+    outcome = Outcome(
+        status, exit_code, capture.stdout_text(), capture.stderr_text(), wall_s, cpu_s
+    )
+    return outcome, keep, list(report.get("imported") or ()) if report else []
+
+
+def _pump_warm(
+    child: WarmChild, capture: Capture, deadline: float
+) -> tuple[str | None, dict[str, Any] | None]:
+    """Reads the run's output until the child reports or dies; kills it at the wall deadline
+    or past the output limit. A report that is not this run's (a program may write into its
+    child's own report pipe) counts as the child's death."""
+    poller = select.poll()
+    for fd in (child.pidfd, child.done, capture.out_fd, capture.err_fd):
+        poller.register(fd, select.POLLIN)
+    killed_for = None
+    reported = bytearray()
+    while True:
+        remaining = min(max(0.0, deadline - time.monotonic()), POLL_MAX_S)
+        events = poller.poll(None if killed_for else math.ceil(remaining * 1000))
+        if not events and time.monotonic() >= deadline:
+            _kill_group(child.pid)
+            killed_for = "timeout"
+        for fd, _ in events:
+            if fd == child.pidfd:
+                return killed_for, None
+            if fd == child.done:
+                data = os.read(fd, READ_CHUNK)
+                reported += data
+                if not data or (b"\n" in reported and killed_for is None):
+                    report = _report(reported, child.runs)
+                    if report is None:  # ends as a job killed by a signal: runtime-error
+                        _kill_group(child.pid)
+                        poller.unregister(fd)
+                        continue
+                    return None, report
+                if not data:
+                    poller.unregister(fd)
+            elif not capture.read(fd):
+                poller.unregister(fd)
+        if capture.overflow and not killed_for:
+            _kill_group(child.pid)
+            killed_for = "output-limit"
+
+
+def _report(data: bytearray, run: int) -> dict[str, Any] | None:
+    line, newline, rest = bytes(data).partition(b"\n")
+    if not newline or rest:
+        return None
+    try:
+        report = json.loads(line)
+    except ValueError:
+        return None
+    return report if isinstance(report, dict) and report.get("run") == run else None
+
+
 # --- the worker loop ----------------------------------------------------------------------
 
 
@@ -788,6 +1511,151 @@ def handle(line: bytes, cfg: Config) -> dict[str, Any]:
         return execute(request, cfg).to_wire(request.id)
     except Exception as exc:
         return _error(request.id, f"sandbox error: {exc!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One program run of a batch; a step after the first reads ``field`` of the JSON object
+    the step before it printed, as its stdin."""
+
+    program: Program
+    stdin: str
+    field: str | None
+    limits: Limits
+
+
+@dataclasses.dataclass(frozen=True)
+class Batch:
+    id: Any
+    runs: list[list[Step]]
+    #: False: the host has nothing more queued; the warm children end before the last answer.
+    keep_warm: bool
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Batch:
+        programs = data.get("programs")
+        runs = data.get("runs")
+        if not isinstance(programs, list) or not isinstance(runs, list) or not runs:
+            raise BadRequest("a batch needs programs and runs lists", data.get("id"))
+        try:
+            checked = [
+                Request._from_dict({**p, "stdin": "", "limits": _SOME_LIMITS}) for p in programs
+            ]
+            known = [Program(r.language, r.hash, r.source) for r in checked]
+            parsed = [
+                [
+                    Step(
+                        known[step["program"]],
+                        step.get("stdin") or "",
+                        step.get("field") if i else None,
+                        Limits.from_wire(step.get("limits")),
+                    )
+                    for i, step in enumerate(run["steps"])
+                ]
+                for run in runs
+            ]
+        except BadRequest as exc:
+            exc.job_id = data.get("id")
+            raise
+        except (KeyError, IndexError, TypeError) as exc:
+            raise BadRequest(f"malformed batch: {exc!r}", data.get("id")) from None
+        if not all(parsed) or not all(isinstance(s.stdin, str) for run in parsed for s in run):
+            raise BadRequest("every run needs steps with string stdin", data.get("id"))
+        return cls(data.get("id"), parsed, data.get("keep_warm") is True)
+
+
+_SOME_LIMITS = {"cpu_s": 1, "wall_s": 1, "memory_mb": 1, "processes": 1, "output_bytes": 1}
+
+
+def _field(stdout: str, field: str) -> str | None:
+    """``field`` of the JSON object a step printed, when it is a string."""
+    try:
+        value = json.loads(stdout).get(field)
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
+
+
+def handle_batch(
+    batch: Batch, cfg: Config, warm: Warm, reply: Callable[[dict[str, Any]], None]
+) -> None:
+    """Runs a batch's runs in order, each through the warm child of its program, and answers
+    each run as it ends. A run after which the runner's surroundings must be replaced
+    (``retire``) ends the batch: the runs after it are answered ``skipped``, for the host to
+    send to a fresh runner."""
+    for index, steps in enumerate(batch.runs):
+        results: list[dict[str, Any]] = []
+        retire = None
+        stdin = steps[0].stdin
+        for step in steps:
+            if step.field is not None:
+                fed = _field(results[-1]["stdout"], step.field)
+                if fed is None:
+                    break
+                stdin = fed
+            oom_kills = _oom_kills(cfg.oom_events)
+            try:
+                answer = _warm_step(warm, step.program, stdin.encode(), step.limits).to_wire(None)
+            except Exception as exc:
+                answer = _error(None, f"sandbox error: {exc!r}")
+            del answer["id"]
+            _after_job(answer, oom_kills, cfg)
+            _fresh_run_dir(cfg)
+            retire = answer.pop("retire", None) or retire
+            results.append(answer)
+            if answer["status"] != "ok" or retire:
+                break
+        if retire or (index == len(batch.runs) - 1 and not batch.keep_warm):
+            warm.release()
+        reply(
+            {
+                "id": batch.id,
+                "run": index,
+                "results": results,
+                **({"retire": retire} if retire else {}),
+            }
+        )
+        if retire:
+            for later in range(index + 1, len(batch.runs)):
+                reply({"id": batch.id, "run": later, "skipped": retire})
+            return
+
+
+def _fresh_run_dir(cfg: Config) -> None:
+    """The batch's work dir, there and empty, whatever the last run did to it."""
+    path = cfg.run_dir
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+        _remove(path)
+    if not os.path.isdir(path):
+        os.makedirs(path)
+        if cfg.uid is not None and cfg.gid is not None:
+            os.chown(path, cfg.uid, cfg.gid)
+    elif names := os.listdir(path):
+        os.chmod(path, 0o700)
+        for name in names:
+            _remove(os.path.join(path, name))
+    os.chmod(path, 0o700 if cfg.uid is None else 0o755)
+
+
+class _Lines:
+    """Request lines from an fd, with whether another is already waiting."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+
+    def next(self, timeout: float | None) -> bytes | None:
+        """The next line (b"" at EOF), or None when none came within ``timeout``."""
+        while (end := self.buffer.find(b"\n")) < 0:
+            if timeout is not None and not select.select([self.fd], [], [], timeout)[0]:
+                return None
+            data = os.read(self.fd, READ_CHUNK)
+            if not data:
+                return b""
+            self.buffer += data
+        line = bytes(self.buffer[: end + 1])
+        del self.buffer[: end + 1]
+        return line
 
 
 def _take_protocol_streams() -> tuple[BinaryIO, BinaryIO]:
@@ -911,6 +1779,18 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="empty DIR (and the work dir) after every job (repeatable)",
     )
     parser.add_argument(
+        "--warm-max",
+        type=int,
+        default=WARM_MAX,
+        metavar="N",
+        help="warm children kept at most (each is a process of the job uid or container)",
+    )
+    parser.add_argument(
+        "--pids-current",
+        metavar="FILE",
+        help="the cgroup file counting the container's tasks: leftovers of a run show there",
+    )
+    parser.add_argument(
         "--oom-events",
         metavar="FILE",
         help="the cgroup file counting OOM kills (oom_kill N): jobs it counts end with memory",
@@ -946,11 +1826,36 @@ def main(argv: list[str] | None = None) -> int:
             args.read_only_cache,
             tuple(os.path.abspath(d) for d in args.scrub),
             args.oom_events,
+            args.pids_current,
+            max(1, args.warm_max),
         )
         if cfg.uid is not None:
             _sweep(cfg.uid)  # leftovers of a previous runner that used this uid
         _reply(replies, {"ready": True, "pid": os.getpid(), "protocol": PROTOCOL})
-        for line in iter(requests.readline, b""):
+        warm = Warm(cfg)
+        lines = _Lines(requests.fileno())
+        _fresh_run_dir(cfg)
+        while (line := lines.next(WARM_IDLE_S if warm.children else None)) != b"":
+            if line is None:  # idle: nothing of a job outlives its work for long
+                warm.release()
+                continue
+            try:
+                data = json.loads(line)
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and data.get("release") is True:
+                warm.release()
+                _reply(replies, {"id": data.get("id"), "released": True})
+                continue
+            if isinstance(data, dict) and "runs" in data:
+                try:
+                    batch = Batch.from_dict(data)
+                except BadRequest as exc:
+                    _reply(replies, {"id": exc.job_id, "error": f"malformed request: {exc}"})
+                    continue
+                handle_batch(batch, cfg, warm, partial(_reply, replies))
+                continue
+            warm.release()  # a single job sweeps everything a job left, warm children too
             oom_kills = _oom_kills(cfg.oom_events)
             answer = handle(line, cfg)
             _after_job(answer, oom_kills, cfg)

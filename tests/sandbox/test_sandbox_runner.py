@@ -58,7 +58,7 @@ def request(job_id: int, source: str, stdin: str = "", language: str = "python")
 
 
 def test_ready_line_then_results_then_clean_exit_at_eof(raw_runner: Runner) -> None:
-    assert raw_runner.receive() == {"ready": True, "pid": raw_runner.proc.pid, "protocol": 1}
+    assert raw_runner.receive() == {"ready": True, "pid": raw_runner.proc.pid, "protocol": 2}
     result = raw_runner.send(request(5, "print(input() + '!')", "hey"))
     assert result == {
         "id": 5,

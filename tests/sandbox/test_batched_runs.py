@@ -1,0 +1,250 @@
+"""Many runs per warm child: what one run leaves is reset or ends the child, a run over its
+limits ends only its child, and no run's result depends on what ran before it."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scaler.instances import GENERATOR_LIMITS, derive_seed, generator_harness
+from scaler.model import ENVIRONMENTS, Limits, Program
+from scaler.plugins import Plugins
+from scaler.sandbox.jobs import Chain, Job, JobResult, run_chains
+from scaler.sandbox.process import ProcessSandbox
+from tests.sandbox.conftest import DOCKER_MEMORY_MB, DOCKER_PIDS, job
+from tests.sandbox.test_sandbox_runner import Runner
+
+
+@pytest.fixture(scope="module")
+def warm_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with ProcessSandbox(
+        workers=1, cache_dir=tmp_path_factory.mktemp("warm-cache"), keep_warm=True
+    ) as box:
+        yield box
+
+
+@pytest.fixture(scope="module")
+def warm_docker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from scaler.sandbox.docker import DockerSandbox
+
+    with DockerSandbox(
+        workers=1,
+        memory_mb=DOCKER_MEMORY_MB,
+        pids=DOCKER_PIDS,
+        cache_dir=tmp_path_factory.mktemp("warm-docker-cache"),
+        keep_warm=True,
+    ) as box:
+        yield box
+
+
+@pytest.fixture(params=["process", pytest.param("docker", marks=pytest.mark.docker)])
+def warm(request: pytest.FixtureRequest) -> Any:
+    """A one-worker sandbox whose runner keeps its warm children between batches."""
+    return request.getfixturevalue(f"warm_{request.param}")
+
+
+def fresh(box: Any, one: Job) -> JobResult:
+    """The job as the only run of a child of its own (the runner releases its warm children
+    first, as it does for any single-job request)."""
+    box.keep_warm = False
+    try:
+        (result,) = box.run_batch([one])
+    finally:
+        box.keep_warm = True
+    return result
+
+
+#: Each leaves something for the next run of the same program in the same child; each prints
+#: what a fresh process would see.
+STATEFUL = {
+    "module attribute (through an alias)": (
+        "import json\nm = json\nprint(getattr(m, 'left', None))\nm.left = 1"
+    ),
+    "builtins (reached without naming them)": (
+        "b = print.__self__\nprint(hasattr(b, 'left'))\nb.left = 1"
+    ),
+    "sys.modules (a module imported late)": (
+        "import sys\nprint('wave' in sys.modules)\nimport wave"
+    ),
+    "open fds": "import os\nprint(len(os.listdir('/proc/self/fd')))\nos.open('/dev/null', 0)",
+    "threads": (
+        "import threading, time\nprint(threading.active_count())\n"
+        "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()"
+    ),
+    "recursion limit": "import sys\nprint(sys.getrecursionlimit())\nsys.setrecursionlimit(10**5)",
+    "int digits": "import sys\nprint(sys.get_int_max_str_digits())\nsys.set_int_max_str_digits(0)",
+    "argv, environment, cwd and its files": (
+        "import os, sys\nprint(sys.argv, sorted(os.environ), os.listdir('.'))\n"
+        "sys.argv.append('x')\nos.environ['LEFT'] = '1'\nopen('left', 'w').write('x')"
+    ),
+    "gc and the standard streams": (
+        "import gc, sys\nprint(gc.isenabled(), sys.stdout.name)\ngc.disable()\n"
+        "sys.stdout = open('other', 'w')"
+    ),
+    "decimal context": (
+        "import decimal\nprint(decimal.getcontext().prec)\ndecimal.getcontext().prec = 5"
+    ),
+    "thread names": (
+        "import threading\nt = threading.Thread(target=print)\nprint(t.name)\nt.start()\nt.join()"
+    ),
+}
+
+
+@pytest.mark.parametrize("source", STATEFUL.values(), ids=STATEFUL.keys())
+def test_what_a_run_leaves_does_not_reach_the_next(warm: Any, source: str) -> None:
+    runs = warm.run_batch([job("python", source) for _ in range(3)])
+    alone = fresh(warm, job("python", source))
+    assert alone.status == "ok", alone.stderr
+    assert [(r.status, r.stdout) for r in runs] == [(alone.status, alone.stdout)] * 3
+
+
+def test_random_is_reseeded_for_every_run(warm: Any) -> None:
+    source = "import random\nprint(random.random())\nrandom.seed(0)"
+    runs = warm.run_batch([job("python", source) for _ in range(4)])
+    values = [float(r.stdout) for r in runs]
+    assert len(set(values)) == 4
+    assert random.Random(0).random() not in values
+
+
+def test_a_run_over_its_limits_ends_only_its_own_child(warm: Any) -> None:
+    echo = "print(input()[::-1])"
+    batch = [
+        job("python", echo, "abc"),
+        job("python", "while True:\n    pass", cpu_s=1.0, wall_s=3.0),
+        job("python", echo, "def"),
+        job(
+            "python",
+            "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)",
+            output_bytes=1 << 16,
+        ),
+        job("python", echo, "ghi"),
+        job("python", "data = b'x' * (4 * 1024**3)", memory_mb=256),
+        job("python", "import time\ntime.sleep(100)", wall_s=1.0),
+        job("python", "import os\nos._exit(3)"),
+        job("python", echo, "jkl"),
+    ]
+    results = warm.run_batch(batch)
+    assert [r.status for r in results] == [
+        "ok",
+        "timeout",
+        "ok",
+        "output-limit",
+        "ok",
+        "memory",
+        "timeout",
+        "runtime-error",
+        "ok",
+    ]
+    assert [r.stdout for r in results[::2] if r.ok] == ["cba\n", "fed\n", "ihg\n", "lkj\n"]
+    assert results[7].exit_code == 3
+
+
+def test_cpp_runs_are_spawned_from_a_warm_child(warm: Any) -> None:
+    source = (
+        "#include <cstdio>\n"
+        'int main() { int x; std::scanf("%d", &x); std::printf("%d\\n", x * 2); }'
+    )
+    results = warm.run_batch([job("cpp", source, str(i)) for i in range(50)])
+    assert [(r.status, r.stdout) for r in results] == [("ok", f"{2 * i}\n") for i in range(50)]
+
+
+def test_a_run_reaches_the_same_recursion_depth_as_a_single_job(
+    warm_process: Any, tmp_path: Path
+) -> None:
+    depth = (
+        "def f(n):\n    try:\n        return f(n + 1)\n    except RecursionError:\n"
+        "        return n\nprint(f(0))"
+    )
+    runner = Runner(tmp_path)
+    try:
+        runner.receive()
+        single = runner.send(
+            json.dumps(Job(Program("python", depth), "", Limits()).to_wire(1)).encode()
+        )
+        batch = {
+            "id": 2,
+            "programs": [{"language": "python", "hash": "depth", "source": depth}],
+            "runs": [{"steps": [{"program": 0, "stdin": "", "limits": Limits().to_dict()}]}] * 2,
+        }
+        first = runner.send(json.dumps(batch).encode())
+        second = runner.receive()
+    finally:
+        runner.proc.terminate()
+        runner.proc.wait()
+    assert first["results"][0]["stdout"] == second["results"][0]["stdout"] == single["stdout"]
+
+
+@pytest.fixture(scope="module")
+def builtin_chains() -> list[Chain]:
+    """Every builtin env's generator and solution, at two levels, three seeds each."""
+    plugins = Plugins.load(environ={"SCALER_LOAD_PLUGINS": ""})
+    chains = []
+    for entry in plugins.registry(ENVIRONMENTS).values():
+        env = entry.obj
+        for level in (0, env.max_level // 2):
+            for seed in range(3):
+                request = {
+                    "params": env.params_at(level),
+                    "seed": derive_seed(env.id, level, seed),
+                }
+                chains.append(
+                    Chain(
+                        (
+                            Job(generator_harness(env), json.dumps(request), GENERATOR_LIMITS),
+                            Job(env.solutions[0], "", env.limits),
+                        )
+                    )
+                )
+    return chains
+
+
+def _outputs(results: list[list[JobResult]]) -> list[list[tuple[str, str]]]:
+    return [[(r.status, r.stdout) for r in chain] for chain in results]
+
+
+def test_results_do_not_depend_on_the_order_or_the_child(
+    warm: Any, builtin_chains: list[Chain]
+) -> None:
+    """Byte for byte: in order, shuffled, and each chain alone in fresh children."""
+    in_order = _outputs(warm.run_chains(builtin_chains))
+    order = list(range(len(builtin_chains)))
+    random.Random(7).shuffle(order)
+    shuffled = warm.run_chains([builtin_chains[i] for i in order])
+    assert [_outputs(shuffled)[order.index(i)] for i in range(len(order))] == in_order
+    sample = builtin_chains[:: max(1, len(builtin_chains) // 12)]
+    warm.keep_warm = False
+    try:
+        alone = [_outputs(warm.run_chains([chain]))[0] for chain in sample]
+    finally:
+        warm.keep_warm = True
+    assert alone == [in_order[builtin_chains.index(chain)] for chain in sample]
+    assert all(status == "ok" for chain in in_order for status, _ in chain)
+
+
+def test_chains_in_rounds_give_what_a_chaining_backend_gives(
+    warm_process: Any, builtin_chains: list[Chain]
+) -> None:
+    class Rounds:
+        name = "rounds"
+
+        def run_batch(self, jobs: list[Job]) -> list[JobResult]:
+            return warm_process.run_batch(jobs)
+
+        def close(self) -> None:
+            pass
+
+    chains = builtin_chains[:20]
+    assert _outputs(run_chains(Rounds(), chains)) == _outputs(warm_process.run_chains(chains))
+
+
+def test_runs_of_one_program_share_a_warm_child(warm: Any) -> None:
+    """What makes batches cheap, and what the tests above would not notice if it broke."""
+    pids = {r.stdout for r in warm.run_batch([job("python", "import os\nprint(os.getpid())")] * 5)}
+    assert len(pids) == 1
+    again = warm.run_batch([job("python", "import os\nprint(os.getpid())")])
+    assert {r.stdout for r in again} == pids  # across batches too, while kept warm
