@@ -5,7 +5,7 @@
 
 Prints one JSON object: backend, workers, runs, batch, and per language ("python", "cpp"):
 per_run_ms_p50 (the median over batches of batch wall / runs), direct_ms_p50 (the same
-program run directly in the same process: Python exec-ed in it, C++ a spawn of the binary),
+program run directly in the same process: Python exec-ed in it, C++ a posix_spawn of the binary),
 overhead_ms_p50 (their difference), direct (how it ran). Same as `scaler bench runs --json`.
 """
 

@@ -20,6 +20,8 @@ import builtins
 import io
 import os
 import random
+import select
+import signal
 import socket
 import statistics
 import subprocess
@@ -180,8 +182,10 @@ class InProcess(NaiveSubprocess):
     interpreter (or a forked worker) has it; ``SystemExit`` gives the exit code, any other
     exception exit code 1 and its traceback on stderr. Nothing is enforced (no limits, no
     isolation: a program sees and can break this process), so it runs only trusted programs.
-    C++ cannot run in a process that is not its own: a binary built once is spawned per run,
-    as naive-subprocess does.
+
+    C++ cannot run in a process that is not its own: the binary, built once, is spawned per
+    run in the cheapest way this process has (:func:`_spawn`), not with ``subprocess.run``
+    as naive-subprocess does, which costs about 1 ms more per run here.
     """
 
     name = "in-process"
@@ -194,7 +198,7 @@ class InProcess(NaiveSubprocess):
 
     def call(self, job: Job) -> tuple[int | None, str, str]:
         if job.program.language == "cpp":
-            return super().call(job)
+            return _spawn(self.binary(job.program), job.stdin, job.limits.wall_s)
         code = self._code.get(job.program.hash)
         if code is None:
             code = compile(job.program.source, "<program>", "exec", dont_inherit=True)
@@ -228,6 +232,34 @@ def _exec(code: CodeType, stdin: str) -> tuple[int, str, str]:
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved
     return status, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8")
+
+
+def _spawn(binary: str, stdin: str, timeout: float) -> tuple[int | None, str, str]:
+    """One run of a binary: exit code (None: timed out, negative: killed by that signal),
+    stdout, stderr. ``posix_spawn`` (a vfork, not a copy of this large process), and the three
+    streams anonymous in-memory files: nothing to pump while it runs, one read after."""
+    files = [os.memfd_create(name) for name in ("stdin", "stdout", "stderr")]
+    try:
+        with open(files[0], "wb", closefd=False) as f:
+            f.write(stdin.encode())
+        os.lseek(files[0], 0, os.SEEK_SET)
+        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(files)]
+        pid = os.posix_spawn(binary, [binary], os.environ, file_actions=actions)
+        pidfd = os.pidfd_open(pid)
+        try:
+            ended = select.select([pidfd], [], [], timeout)[0]
+        finally:
+            os.close(pidfd)
+        if not ended:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        out, err = (
+            os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace") for fd in files[1:]
+        )
+    finally:
+        for fd in files:
+            os.close(fd)
+    return (os.waitstatus_to_exitcode(status) if ended else None), out, err
 
 
 def _exit_status(code: object) -> int:

@@ -3,7 +3,8 @@ that do nothing (echo a line), so that all that is left is the backend's own cos
 
 Each language's trivial program runs in batches through the backend, and the same number of
 times directly in the same process: Python exec-ed in this process (:class:`InProcess`, no
-process at all), C++ as a spawn of the same binary, built once. The figure per batch is its
+process at all), C++ as a ``posix_spawn`` of the same binary, built once (the cheapest start
+this process can give it). The figure per batch is its
 wall time over its runs; the medians over batches are compared, and their difference is the
 overhead per run. With one worker (the default) that is the cost a run adds to a core; with
 more, the batch spreads over them and the per-run figure is the backend's throughput.
@@ -30,7 +31,7 @@ TRIVIAL: dict[str, Program] = {
 }
 
 #: How each language runs on the direct side.
-DIRECT = {"python": "exec in this process", "cpp": "a spawn of the binary, built once"}
+DIRECT = {"python": "exec in this process", "cpp": "posix_spawn of the binary, built once"}
 
 
 def per_run_seconds(sandbox: Sandbox, program: Program, runs: int, batch: int) -> list[float]:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from scaler.instances import InstanceFactory
-from scaler.model import Program
+from scaler.model import Limits, Program
 from scaler.perf.instances import InProcess, mixed_requests
 from scaler.plugins import Plugins
 from scaler.sandbox.jobs import Job
@@ -106,15 +106,22 @@ def test_in_process_runs_python_as_a_fresh_interpreter_would() -> None:
 def test_in_process_spawns_a_cpp_binary_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
     echo = Program(
         "cpp",
-        "#include <iostream>\n#include <string>\n"
-        "int main() { std::string s; std::getline(std::cin, s); std::cout << s << 7; }\n",
+        "#include <iostream>\n#include <string>\nint main() {\n"
+        "  std::string s; std::getline(std::cin, s);\n"
+        '  if (s == "loop") for (volatile int i = 0;; i = i + 1) {}\n'
+        '  std::cerr << "err"; std::cout << s << 7; return s == "a" ? 0 : 3;\n}\n',
     )
     with InProcess() as box:
         built: list[Program] = []
         build = box.build
         monkeypatch.setattr(box, "build", lambda program: built.append(program) or build(program))
-        first, second = box.run_batch([Job(echo, "a\n"), Job(echo, "b\n")])
-    assert (first.stdout, second.stdout) == ("a7", "b7")
+        first, second, looping = box.run_batch(
+            [Job(echo, "a\n"), Job(echo, "b\n"), Job(echo, "loop\n", Limits(wall_s=0.3))]
+        )
+    assert (first.status, first.stdout, first.stderr) == ("ok", "a7", "err")
+    assert (second.status, second.exit_code, second.stdout) == ("runtime-error", 3, "b7")
+    assert (looping.status, looping.exit_code) == ("timeout", None)
+    assert 0.3 <= looping.wall_s < 5
     assert built == [echo]
     assert (first.stdout, second.stdout) == ("a7", "b7")
 
