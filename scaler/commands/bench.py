@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from scaler.commands.common import json_option, open_sandbox, plugins_of_run, print_json
+from scaler.commands.common import (
+    backend_option,
+    json_option,
+    open_sandbox,
+    plugins_of_run,
+    pool_format_option,
+    print_json,
+    trials_option,
+)
 from scaler.hookspecs import hookimpl
+
+#: What the throughput benchmarks measure: a backend, or a baseline on its own as if it were one.
+measured_backend_option = click.option(
+    "--backend",
+    default="auto",
+    show_default=True,
+    help="The sandbox backend to measure (auto, docker, process, or a plugin's), or a baseline "
+    "on its own: naive-docker, naive-subprocess, in-process.",
+)
 
 
 @click.group()
@@ -14,13 +33,7 @@ def bench() -> None:
 
 
 @bench.command("instances")
-@click.option(
-    "--backend",
-    default="auto",
-    show_default=True,
-    help="The sandbox backend to measure (auto, docker, process, or a plugin's), or a baseline "
-    "on its own: naive-docker, naive-subprocess.",
-)
+@measured_backend_option
 @click.option(
     "-n",
     "count",
@@ -53,11 +66,14 @@ def bench() -> None:
 def bench_instances(
     backend: str, count: int, baseline_count: int, workers: int | None, levels: str, as_json: bool
 ) -> None:
-    """Verified instances per second over the builtin pack, against a spawn-per-call baseline.
+    """Verified instances per second over the builtin pack, against a spawn-per-call baseline
+    and as a share of the in-process limit.
 
     The baseline starts something new per generator and per solution call, with as many calls
     in flight as the backend has workers: one hardened `docker run` (naive-docker) for the
-    docker backend, a fresh interpreter (naive-subprocess) for the others.
+    docker backend, a fresh interpreter (naive-subprocess) for the others. The limit runs the
+    same requests with no sandbox at all, Python programs exec-ed in this process (in-process),
+    scaled to the backend's workers.
     """
     from scaler.perf.instances import run_instance_benchmark
 
@@ -79,6 +95,9 @@ def bench_instances(
             f"(p50 {report['p50_ms']:.1f} ms, p99 {report['p99_ms']:.1f} ms per instance batch "
             f"share); baseline {report['baseline']['name']}: "
             f"{report['baseline']['instances_per_s']:.1f} instances/s; ratio {report['ratio']:.1f}x"
+            f"; {report['share_of_in_process']:.0%} of the in-process limit "
+            f"({report['limit_instances_per_s']:.0f} instances/s: "
+            f"{report['in_process']['instances_per_s']:.0f} x {report['workers']} workers)"
         )
 
 
@@ -116,6 +135,103 @@ def bench_curriculum(pool_size: int, window: int, backend: str, as_json: bool) -
         f"{report['active']} active); steps: {report['steps_per_s']:.2f}/s against "
         f"{steps['baseline']['steps_per_s']:.2f}/s for {steps['baseline']['name']} "
         f"({steps['ratio']:.1f}x)"
+    )
+
+
+@bench.command("validate")
+@click.argument("pool", type=click.Path(exists=True, path_type=Path))
+@pool_format_option
+@trials_option
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Environments validated at once, as scaler validate's.",
+)
+@backend_option
+@click.option("--compare", help="A second backend, measured after the first in this process.")
+@json_option
+def bench_validate(
+    pool: Path,
+    fmt: str | None,
+    trials: int,
+    workers: int,
+    backend: str,
+    compare: str | None,
+    as_json: bool,
+) -> None:
+    """Seconds per environment to validate POOL, as scaler validate does (every check).
+
+    The verdicts are hashed without their timings (verdicts_sha256): a second backend
+    (--compare) or a second run must reach the same.
+    """
+    from scaler.perf.validate_pool import run_pool_validation_benchmark
+
+    report = run_pool_validation_benchmark(
+        plugins_of_run(), pool, open_sandbox, backend, compare, fmt, trials, workers
+    )
+    if as_json:
+        print_json(report)
+        return
+    line = (
+        f"{report['backend']}: {report['seconds_per_env']:.2f} s per environment "
+        f"({report['envs']} envs in {report['seconds']:.1f} s, {report['passed']} pass); "
+        f"verdicts {report['verdicts_sha256'][:12]}"
+    )
+    if compare is not None:
+        other = report["compare"]
+        same = "identical" if report["same_verdicts"] else "DIFFERENT"
+        line += (
+            f"; {other['backend']}: {other['seconds_per_env']:.2f} s per environment; "
+            f"ratio {report['ratio']:.2f}x; verdicts {same}"
+        )
+    click.echo(line)
+
+
+@bench.command("runs")
+@measured_backend_option
+@click.option(
+    "-n",
+    "runs",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Runs per language, on each side.",
+)
+@click.option(
+    "--batch", type=click.IntRange(min=1), default=200, show_default=True, help="Jobs per batch."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Sandbox workers: with one, the overhead is what a run costs a core.",
+)
+@json_option
+def bench_runs(backend: str, runs: int, batch: int, workers: int, as_json: bool) -> None:
+    """Per-run overhead of a backend on trivial programs (echo a line), Python and C++.
+
+    The same programs also run directly, in the same process: Python exec-ed in it, C++ as a
+    spawn of the same binary. The overhead is the difference of the per-run medians.
+    """
+    from scaler.perf.instances import open_bench_sandbox
+    from scaler.perf.runs import TRIVIAL, run_runs_benchmark
+
+    with open_bench_sandbox(backend, lambda name: open_sandbox(name, workers), workers) as box:
+        report = run_runs_benchmark(box, runs, batch)
+    if as_json:
+        print_json(report)
+        return
+    click.echo(
+        f"{report['backend']} ({report['workers']} workers): "
+        + "; ".join(
+            f"{language} {report[language]['per_run_ms_p50']:.2f} ms per run, "
+            f"{report[language]['direct_ms_p50']:.3f} ms direct, "
+            f"overhead {report[language]['overhead_ms_p50']:.2f} ms"
+            for language in TRIVIAL
+        )
     )
 
 

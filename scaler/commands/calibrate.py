@@ -16,7 +16,7 @@ from scaler.hookspecs import hookimpl
 @click.command("calibrate")
 @click.argument("pool", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--format", "fmt", type=click.Choice(["native", "scaler-official"]))
+@app.pool_format_option
 @click.option("--budget", type=click.IntRange(min=1), default=2048, show_default=True)
 @click.option("--tokenizer", help="A local tokenizer: the budget counts tokens.")
 @app.backend_option

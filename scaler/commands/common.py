@@ -165,6 +165,20 @@ pool_option = click.option(
     type=click.Path(dir_okay=True, path_type=Path),
     help="A native pool (JSONL file or directory); default: every installed environment.",
 )
+pool_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["native", "scaler-official"]),
+    help="Pool format; default: scaler-official for a .json file, else native.",
+)
+#: Validation's breadth trials and depth runs (``scaler validate`` and its benchmark).
+trials_option = click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Breadth trials and depth runs per environment.",
+)
 backend_option = click.option(
     "--backend",
     default="auto",

@@ -13,32 +13,19 @@ import click
 from scaler.commands import common as app
 from scaler.hookspecs import hookimpl
 from scaler.synth.checks import CHECKS
-
-#: Every core check, budget included: validation shows all that is wrong.
-CHECK_NAMES = "breadth,depth,min,determinism,budget"
+from scaler.synth.validate import CHECK_NAMES
 
 
 @click.command("validate")
 @click.argument("pool", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["native", "scaler-official"]),
-    help="Pool format; default: scaler-official for a .json file, else native.",
-)
-@click.option("--checks", "check_names", default=CHECK_NAMES, show_default=True)
+@app.pool_format_option
+@click.option("--checks", "check_names", default=",".join(CHECK_NAMES), show_default=True)
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the markdown report (and a PNG of failed checks beside it).",
 )
-@click.option(
-    "--trials",
-    type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
-    help="Breadth trials and depth runs per environment.",
-)
+@app.trials_option
 @click.option("--budget", type=click.IntRange(min=1), default=2048, show_default=True)
 @click.option("--tokenizer", help="A local tokenizer: the budget counts tokens.")
 @click.option("--workers", type=click.IntRange(min=1), default=4, show_default=True)
@@ -67,22 +54,23 @@ def validate(
     """
     from scaler.calibration import input_measure
     from scaler.catalog import pool_envs
-    from scaler.synth.checks import CheckContext, CheckSettings
-    from scaler.synth.validate import validate_envs, write_report
+    from scaler.synth.validate import validate_pool, write_report
 
     plugins = app.plugins_of_run()
     envs = pool_envs(plugins, pool, fmt)
     names = tuple(n.strip() for n in check_names.split(",") if n.strip())
     for name in names:
         plugins.get(CHECKS, name)
-    settings = CheckSettings(trials=trials, depth_runs=trials, budget=budget)
     with app.open_sandbox(backend) as sandbox, app.progress_bar() as bar:
-        context = CheckContext(sandbox, plugins, settings, input_measure(tokenizer))
         task = bar.add_task("validate", total=len(envs), status="")
-        cards = validate_envs(
+        cards = validate_pool(
             envs,
-            context,
+            sandbox,
+            plugins,
             names,
+            trials,
+            budget,
+            input_measure(tokenizer),
             workers,
             lambda card: bar.update(task, advance=1, status=card.env.id),
         )

@@ -7,22 +7,33 @@ generator and per solution call, unsandboxed) for the process backend, and "naiv
 hardened ``docker run`` per call) for the docker backend. A baseline is a Sandbox too, measured
 by the same code as ours, with the same parallelism, so the ratio measures the per-call cost, not
 the number of cores. Either baseline can also be benchmarked on its own (``--backend naive-...``).
+
+The limit, measured on the same requests through the same factory and verification: "in-process"
+(:class:`InProcess`), the programs run in this very process, one at a time, without a sandbox.
+Our rate over it, scaled to our workers, is the share of the ceiling the sandbox leaves us.
 """
 
 from __future__ import annotations
 
 import abc
+import builtins
+import io
 import os
 import random
+import select
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 from scaler.instances import InstanceFactory, Request
@@ -74,8 +85,8 @@ def measure_backend(factory: InstanceFactory, requests: Sequence[Request]) -> di
 
 class _PerCall(abc.ABC):
     """A Sandbox that starts something new for every job, ``workers`` jobs at a time. C++
-    programs are built beforehand (``prepare``), outside the figure, as our backends' caches
-    would have them."""
+    programs are built once each: beforehand (``prepare``), outside the figure, as our
+    backends' caches would have them, or else on first use."""
 
     name = "naive"
 
@@ -85,11 +96,19 @@ class _PerCall(abc.ABC):
         self._tmp = tempfile.TemporaryDirectory(prefix="scaler-bench-")
         self.workdir = Path(self._tmp.name)
         self._built: dict[str, str] = {}
+        self._building = threading.Lock()
 
     def prepare(self, programs: Sequence[Program]) -> None:
         for program in programs:
-            if program.language == "cpp" and program.hash not in self._built:
+            if program.language == "cpp":
+                self.binary(program)
+
+    def binary(self, program: Program) -> str:
+        """What ``build`` returned for the program, built now if it was not yet."""
+        with self._building:  # calls run in a pool: one build each, not one per thread
+            if program.hash not in self._built:
                 self._built[program.hash] = self.build(program)
+            return self._built[program.hash]
 
     def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
         return list(self._pool.map(self._timed, jobs))
@@ -136,7 +155,7 @@ class NaiveSubprocess(_PerCall):
 
     def call(self, job: Job) -> tuple[int | None, str, str]:
         if job.program.language == "cpp":
-            command = [self._built[job.program.hash]]
+            command = [self.binary(job.program)]
         else:
             command = [sys.executable, "-c", job.program.source]
         try:
@@ -151,6 +170,106 @@ class NaiveSubprocess(_PerCall):
         except subprocess.TimeoutExpired:
             return None, "", ""
         return done.returncode, done.stdout, done.stderr
+
+
+class InProcess(NaiveSubprocess):
+    """No sandbox and no process at all for Python: each job's code is ``exec``-ed in this
+    process, one job at a time, compiled once per program as a warm worker would. What our
+    backends add to a run is measured against this, the cost of the programs themselves.
+
+    A run gets in-memory stdin, stdout and stderr (``input()`` reads the new stdin), fresh
+    ``__main__`` globals, and the module ``random`` reseeded from the system, as a fresh
+    interpreter (or a forked worker) has it; ``SystemExit`` gives the exit code, any other
+    exception exit code 1 and its traceback on stderr. Nothing is enforced (no limits, no
+    isolation: a program sees and can break this process), so it runs only trusted programs.
+
+    C++ cannot run in a process that is not its own: the binary, built once, is spawned per
+    run in the cheapest way this process has (:func:`_spawn`), not with ``subprocess.run``
+    as naive-subprocess does, which costs about 1 ms more per run here.
+    """
+
+    name = "in-process"
+
+    def __init__(self) -> None:
+        # One thread: the standard streams are this process's, so runs must not overlap,
+        # whichever threads call run_batch.
+        super().__init__(workers=1)
+        self._code: dict[str, CodeType] = {}
+
+    def call(self, job: Job) -> tuple[int | None, str, str]:
+        if job.program.language == "cpp":
+            return _spawn(self.binary(job.program), job.stdin, job.limits.wall_s)
+        code = self._code.get(job.program.hash)
+        if code is None:
+            code = compile(job.program.source, "<program>", "exec", dont_inherit=True)
+            self._code[job.program.hash] = code
+        return _exec(code, job.stdin)
+
+
+def _exec(code: CodeType, stdin: str) -> tuple[int, str, str]:
+    """Runs compiled code as ``python3 program.py`` would: exit code, stdout, stderr."""
+    saved = (sys.stdin, sys.stdout, sys.stderr)
+    out, err = io.BytesIO(), io.BytesIO()
+    # Held until read: a text stream that is collected closes the bytes under it.
+    streams = (
+        io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8", newline="\n"),
+        io.TextIOWrapper(out, encoding="utf-8", newline="\n", write_through=True),
+        io.TextIOWrapper(
+            err, encoding="utf-8", errors="backslashreplace", newline="\n", write_through=True
+        ),
+    )
+    sys.stdin, sys.stdout, sys.stderr = streams
+    random.seed()
+    try:
+        exec(code, {"__name__": "__main__", "__builtins__": builtins})
+        status = 0
+    except SystemExit as exc:
+        status = _exit_status(exc.code)
+    except Exception as exc:  # the program's: it ends the run, not the benchmark
+        tb = exc.__traceback__
+        traceback.print_exception(type(exc), exc, tb.tb_next if tb else None)  # not our frame
+        status = 1
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+    return status, out.getvalue().decode("utf-8", "replace"), err.getvalue().decode("utf-8")
+
+
+def _spawn(binary: str, stdin: str, timeout: float) -> tuple[int | None, str, str]:
+    """One run of a binary: exit code (None: timed out, negative: killed by that signal),
+    stdout, stderr. ``posix_spawn`` (a vfork, not a copy of this large process), and the three
+    streams anonymous in-memory files: nothing to pump while it runs, one read after."""
+    files = [os.memfd_create(name) for name in ("stdin", "stdout", "stderr")]
+    try:
+        with open(files[0], "wb", closefd=False) as f:
+            f.write(stdin.encode())
+        os.lseek(files[0], 0, os.SEEK_SET)
+        actions = [(os.POSIX_SPAWN_DUP2, fd, target) for target, fd in enumerate(files)]
+        pid = os.posix_spawn(binary, [binary], os.environ, file_actions=actions)
+        pidfd = os.pidfd_open(pid)
+        try:
+            ended = select.select([pidfd], [], [], timeout)[0]
+        finally:
+            os.close(pidfd)
+        if not ended:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        out, err = (
+            os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace") for fd in files[1:]
+        )
+    finally:
+        for fd in files:
+            os.close(fd)
+    return (os.waitstatus_to_exitcode(status) if ended else None), out, err
+
+
+def _exit_status(code: object) -> int:
+    """What the interpreter exits with for ``SystemExit(code)``; a message goes to stderr."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
 
 
 class NaiveDocker(_PerCall):
@@ -187,7 +306,7 @@ class NaiveDocker(_PerCall):
 
     def call(self, job: Job) -> tuple[int | None, str, str]:
         if job.program.language == "cpp":
-            build = self._built[job.program.hash]
+            build = self.binary(job.program)
             return self._run(["/build/main"], job.stdin, job.limits.wall_s, {build: "ro"})
         command = ["python3", "-c", job.program.source]
         return self._run(command, job.stdin, job.limits.wall_s, {})
@@ -241,13 +360,33 @@ NAIVE: dict[str, type[_PerCall]] = {
 
 
 def _measure(sandbox: Any, plugins: PluginSet, requests: Sequence[Request]) -> dict[str, float]:
-    """Builds (naive baselines) or warms up (ours: compiles, fork paths) first, then measures."""
+    """Builds first (naive baselines: nothing else of theirs outlives a call) or warms up
+    (ours, in-process: C++ builds, compiled code, fork paths), then measures."""
     factory = InstanceFactory(sandbox, plugins)
-    if isinstance(sandbox, _PerCall):
+    if isinstance(sandbox, _PerCall) and not isinstance(sandbox, InProcess):
         sandbox.prepare([r.env.solutions[0] for r in requests])
     else:
         factory.make(requests[: min(len(requests), BATCH_SIZE)])
     return measure_backend(factory, requests)
+
+
+def open_bench_sandbox(
+    backend: str, make_sandbox: Callable[[str], Any], workers: int | None
+) -> Any:
+    """``in-process``, a naive baseline with ``workers``, or a backend ``make_sandbox`` makes:
+    benchmarks measure any of them the same way."""
+    if backend == InProcess.name:
+        return InProcess()
+    if backend in NAIVE:
+        return NAIVE[backend](workers)
+    return make_sandbox(backend)
+
+
+def workers_of(sandbox: Any) -> int:
+    """The jobs a sandbox runs at once: its ``workers``, else one per core (the backends'
+    default)."""
+    workers: int = getattr(sandbox, "workers", None) or os.cpu_count() or 1
+    return workers
 
 
 def run_instance_benchmark(
@@ -259,21 +398,33 @@ def run_instance_benchmark(
     workers: int | None = None,
     levels: str = "mixed",
 ) -> dict[str, Any]:
-    """Ours (``backend``: made by ``make_sandbox(name)``, or a naive one with ``workers``),
-    then its baseline, with as many calls in flight as ours has workers."""
+    """Ours (``backend``: made by ``make_sandbox(name)``, a naive one with ``workers``, or
+    in-process), then its baseline, with as many calls in flight as ours has workers, then
+    the in-process limit on the same requests (unless that is what was measured).
+
+    The limit is the in-process rate times our workers: what ``workers`` cores would make if
+    running the programs cost nothing beyond their own work. It is conservative (generous to
+    the limit): the host-side work, which does not spread over the workers, is scaled too.
+    """
     envs = [entry.obj for entry in plugins.registry(ENVIRONMENTS).values()]
     if not envs:
         raise RuntimeError("no environments are installed to benchmark")
     requests = mixed_requests(envs, count, levels=levels)
-    with NAIVE[backend](workers) if backend in NAIVE else make_sandbox(backend) as sandbox:
+    with open_bench_sandbox(backend, make_sandbox, workers) as sandbox:
         name = sandbox.name
-        parallel = getattr(sandbox, "workers", None) or os.cpu_count() or 1
+        parallel = workers_of(sandbox)
         ours = _measure(sandbox, plugins, requests)
+    if name == InProcess.name:
+        in_process = ours
+    else:
+        with InProcess() as in_process_sandbox:
+            in_process = _measure(in_process_sandbox, plugins, requests)
     baseline_name = BASELINES.get(name, "naive-subprocess")
     with NAIVE[baseline_name](parallel) as baseline_sandbox:
         baseline = _measure(
             baseline_sandbox, plugins, mixed_requests(envs, baseline_count, 1, levels)
         )
+    limit = in_process["instances_per_s"] * parallel
     return {
         "backend": name,
         "instances": count,
@@ -287,4 +438,7 @@ def run_instance_benchmark(
             "instances_per_s": baseline["instances_per_s"],
         },
         "ratio": ours["instances_per_s"] / baseline["instances_per_s"],
+        "in_process": {"instances_per_s": in_process["instances_per_s"]},
+        "limit_instances_per_s": limit,
+        "share_of_in_process": ours["instances_per_s"] / limit,
     }

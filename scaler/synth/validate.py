@@ -19,14 +19,18 @@ from typing import Any
 
 import attrs
 
-from scaler.calibration import calibrate_envs
+from scaler.calibration import Measure, calibrate_envs, stdin_chars
 from scaler.errors import InstanceError
 from scaler.model import EnvSpec
+from scaler.registry import PluginSet
+from scaler.sandbox.jobs import Sandbox
 from scaler.synth.checks import (
     CHECKS,
+    CORE_CHECKS,
     Candidate,
     CheckContext,
     CheckResult,
+    CheckSettings,
     GeneratorFailed,
     generate,
     solve,
@@ -34,6 +38,9 @@ from scaler.synth.checks import (
 
 #: Seeds per level for the card's sizes and runtimes.
 CARD_SEEDS = 2
+
+#: Every core check, budget included: validation shows all that is wrong.
+CHECK_NAMES: tuple[str, ...] = tuple(CORE_CHECKS)
 
 
 @attrs.frozen
@@ -128,6 +135,24 @@ def validate_envs(
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="scaler-validate") as pool:
         return list(pool.map(one, envs))
+
+
+def validate_pool(
+    envs: Sequence[EnvSpec],
+    sandbox: Sandbox,
+    plugins: PluginSet,
+    checks: Sequence[str] = CHECK_NAMES,
+    trials: int = 100,
+    budget: int = 2048,
+    measure: Measure = stdin_chars,
+    workers: int = 4,
+    on_card: Callable[[EnvCard], None] | None = None,
+) -> list[EnvCard]:
+    """What ``scaler validate`` runs, in one place so that its benchmark runs the same:
+    ``trials`` breadth trials and as many depth runs, inputs sized by ``measure``."""
+    settings = CheckSettings(trials=trials, depth_runs=trials, budget=budget)
+    context = CheckContext(sandbox, plugins, settings, measure)
+    return validate_envs(envs, context, checks, workers, on_card)
 
 
 def _cell(text: Any) -> str:
