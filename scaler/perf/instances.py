@@ -41,6 +41,7 @@ from scaler.model import ENVIRONMENTS, EnvSpec, Program
 from scaler.registry import PluginSet
 from scaler.sandbox.jobs import Job, JobResult
 from scaler.sandbox.pool import WorkerLost
+from scaler.sandbox.runner import system_exit_code
 from scaler.verify import verify
 
 #: Instances per sandbox round, about one training step's worth of prompts for one worker pool.
@@ -224,7 +225,7 @@ def _exec(code: CodeType, stdin: str) -> tuple[int, str, str]:
         exec(code, {"__name__": "__main__", "__builtins__": builtins})
         status = 0
     except SystemExit as exc:
-        status = _exit_status(exc.code)
+        status = system_exit_code(exc.code)
     except Exception as exc:  # the program's: it ends the run, not the benchmark
         tb = exc.__traceback__
         traceback.print_exception(type(exc), exc, tb.tb_next if tb else None)  # not our frame
@@ -260,16 +261,6 @@ def _spawn(binary: str, stdin: str, timeout: float) -> tuple[int | None, str, st
         for fd in files:
             os.close(fd)
     return (os.waitstatus_to_exitcode(status) if ended else None), out, err
-
-
-def _exit_status(code: object) -> int:
-    """What the interpreter exits with for ``SystemExit(code)``; a message goes to stderr."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code & 0xFF
-    print(code, file=sys.stderr)
-    return 1
 
 
 class NaiveDocker(_PerCall):

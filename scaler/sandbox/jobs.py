@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -10,6 +9,7 @@ import attrs
 
 from scaler.model import Limits, Program
 from scaler.registry import Kind
+from scaler.sandbox.runner import json_field
 
 #: Every status a job can end with.
 STATUSES: tuple[str, ...] = (
@@ -99,13 +99,7 @@ class ChainingSandbox(Sandbox, Protocol):
 
 def feed(previous: JobResult, field: str) -> str | None:
     """What a chain's next job reads: ``field`` of the JSON object ``previous`` printed."""
-    if not previous.ok:
-        return None
-    try:
-        value = json.loads(previous.stdout).get(field)
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, str) else None
+    return json_field(previous.stdout, field) if previous.ok else None
 
 
 def run_chains(sandbox: Sandbox, chains: Sequence[Chain]) -> list[list[JobResult]]:

@@ -194,6 +194,24 @@ class Config:
 
 
 @dataclasses.dataclass(frozen=True)
+class Program:
+    language: str
+    hash: str
+    source: str
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Program:
+        for name in ("language", "hash", "source"):
+            if not isinstance(data.get(name), str):
+                raise BadRequest(f"{name} must be a string")
+        if data["language"] not in LANGUAGES:
+            raise BadRequest(f"language must be one of {LANGUAGES}, not {data['language']!r}")
+        if data["language"] == "cpp" and not HASH_RE.fullmatch(data["hash"]):
+            raise BadRequest("hash must be 1-128 characters of [0-9A-Za-z_-]")
+        return cls(data["language"], data["hash"], data["source"])
+
+
+@dataclasses.dataclass(frozen=True)
 class Request:
     id: Any
     language: str
@@ -218,18 +236,14 @@ class Request:
 
     @classmethod
     def _from_dict(cls, data: dict[str, Any]) -> Request:
-        for name in ("language", "hash", "source", "stdin"):
-            if not isinstance(data.get(name), str):
-                raise BadRequest(f"{name} must be a string")
-        if data["language"] not in LANGUAGES:
-            raise BadRequest(f"language must be one of {LANGUAGES}, not {data['language']!r}")
-        if data["language"] == "cpp" and not HASH_RE.fullmatch(data["hash"]):
-            raise BadRequest("hash must be 1-128 characters of [0-9A-Za-z_-]")
+        program = Program.from_wire(data)
+        if not isinstance(data.get("stdin"), str):
+            raise BadRequest("stdin must be a string")
         return cls(
             id=data.get("id"),
-            language=data["language"],
-            hash=data["hash"],
-            source=data["source"],
+            language=program.language,
+            hash=program.hash,
+            source=program.source,
             stdin=data["stdin"],
             limits=Limits.from_wire(data.get("limits")),
         )
@@ -435,7 +449,7 @@ def _exec_python(
         exec(compiled or compile(source, "<program>", "exec", dont_inherit=True), namespace)
         code = 0
     except SystemExit as exc:
-        code = _exit_code(exc.code)
+        code = system_exit_code(exc.code)
     except BaseException as exc:
         tb = exc.__traceback__
         traceback.print_exception(type(exc), exc, tb.tb_next if tb else None)  # drop our frame
@@ -448,7 +462,8 @@ def _exec_python(
     return code
 
 
-def _exit_code(code: object) -> int:
+def system_exit_code(code: object) -> int:
+    """What the interpreter exits with for ``SystemExit(code)``; a message goes to stderr."""
     if code is None:
         return 0
     if isinstance(code, int):
@@ -765,6 +780,13 @@ KEEP_IN, KEEP_OUT, KEEP_ERR, GO_FD, DONE_FD, WARM_EXE_FD = range(10, 16)
 #: so its hard limit bounds every run the child serves; the child is replaced before a run
 #: could reach it.
 CHILD_CPU_RUNS = 20
+
+
+def _cpu_budget(limits: Limits) -> int:
+    """A warm Python child's lifetime CPU limit (its hard RLIMIT_CPU)."""
+    return CHILD_CPU_RUNS * max(1, math.ceil(limits.cpu_s))
+
+
 #: A warm child whose address space grew by more than this since it was made is replaced, so
 #: that a run has the memory a fresh process would have.
 CHILD_GROWTH_MAX = 32 << 20
@@ -1042,8 +1064,6 @@ def _after_run(namespace: dict[str, Any], base: _Baseline) -> tuple[str | None, 
     namespace.clear()
     atexit._clear()
     gc.collect()
-    if "threading" in sys.modules and sys.modules["threading"].active_count() > 1:
-        return "threads left running", []
     if len(os.listdir("/proc/self/task")) > 1:
         return "threads left running", []
     try:
@@ -1071,13 +1091,15 @@ def _after_run(namespace: dict[str, Any], base: _Baseline) -> tuple[str | None, 
 _MISSING = object()
 
 
-def _serve_python(source: str, work: str, preload: list[str]) -> int:
-    """A warm Python child: the program compiled once, each run in fresh module globals."""
+def _serve_python(source: str, work: str, preload: list[str] | None) -> int:
+    """A warm Python child: the program compiled once, each run in fresh module globals.
+    ``preload`` None: the program's runs may not share a child (program_imports)."""
     try:
         code: types.CodeType | None = compile(source, "<program>", "exec", dont_inherit=True)
     except BaseException:
         code = None  # each run compiles it again, and fails as a fresh process would
-    _, shareable = program_imports(source)
+    shareable = preload is not None
+    preload = preload or []
     for name in preload:
         with suppress(BaseException):
             __import__(name)
@@ -1154,7 +1176,7 @@ def _warm_child(
     limits: Limits,
     cfg: Config,
     runner_pid: int,
-    preload: list[str],
+    preload: list[str] | None,
 ) -> NoReturn:
     """The forked warm child: fenced in as a job child is, once; then it serves runs."""
     try:
@@ -1173,7 +1195,7 @@ def _warm_child(
         room = limits.processes + cfg.warm_max + 1
         cpu_hard = None
         if program.language == "python":
-            cpu_hard = CHILD_CPU_RUNS * max(1, math.ceil(limits.cpu_s))
+            cpu_hard = _cpu_budget(limits)
         _set_limits(limits, cfg.uid is not None, cpu_hard, room)
         if cfg.uid is not None and cfg.gid is not None:
             _drop_privileges(cfg.uid, cfg.gid)
@@ -1189,13 +1211,6 @@ def _warm_child(
             traceback.print_exc()
     finally:
         _exit(126)
-
-
-@dataclasses.dataclass(frozen=True)
-class Program:
-    language: str
-    hash: str
-    source: str
 
 
 class WarmChild:
@@ -1264,7 +1279,7 @@ class Warm:
             self.drop(next(iter(self.children.values())))
         build = None
         exe_fd = None
-        preload: list[str] = []
+        preload: list[str] | None = []
         if program.language == "cpp":
             if self.cfg.read_only_cache:
                 exe_fd, build = _open_build(program.hash, program.source, self.cfg)
@@ -1272,8 +1287,8 @@ class Warm:
                 exe_fd = os.open(_binary(program.hash, program.source, self.cfg), os.O_RDONLY)
         else:
             imports, shareable = program_imports(program.source)
-            if shareable:  # a child per run imports nothing ahead: it looks as fresh as can be
-                preload = sorted(imports | self.learned.get(program.hash, set()))
+            # A child per run imports nothing ahead: it looks as fresh as can be.
+            preload = sorted(imports | self.learned.get(program.hash, set())) if shareable else None
         stdin = os.memfd_create("stdin")
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -1411,8 +1426,7 @@ def _run_in(
         if child.language == "python":
             exit_code = int(report.get("exit_code", 1))
             child.cpu_s += cpu_s
-            budget = CHILD_CPU_RUNS * max(1, math.ceil(limits.cpu_s))
-            keep = keep and child.cpu_s + limits.cpu_s + 1 < budget
+            keep = keep and child.cpu_s + limits.cpu_s + 1 < _cpu_budget(limits)
         else:
             exit_code = os.waitstatus_to_exitcode(int(report.get("wait_status", 0)))
             keep = keep and float(report.get("own_cpu_s", 0.0)) < limits.cpu_s / 2
@@ -1540,10 +1554,7 @@ class Batch:
         if not isinstance(programs, list) or not isinstance(runs, list) or not runs:
             raise BadRequest("a batch needs programs and runs lists", data.get("id"))
         try:
-            checked = [
-                Request._from_dict({**p, "stdin": "", "limits": _SOME_LIMITS}) for p in programs
-            ]
-            known = [Program(r.language, r.hash, r.source) for r in checked]
+            known = [Program.from_wire(p) for p in programs]
             parsed = [
                 [
                     Step(
@@ -1566,11 +1577,9 @@ class Batch:
         return cls(data.get("id"), parsed, data.get("keep_warm") is True)
 
 
-_SOME_LIMITS = {"cpu_s": 1, "wall_s": 1, "memory_mb": 1, "processes": 1, "output_bytes": 1}
-
-
-def _field(stdout: str, field: str) -> str | None:
-    """``field`` of the JSON object a step printed, when it is a string."""
+def json_field(stdout: str, field: str) -> str | None:
+    """``field`` of the JSON object a step printed, when it is a string: what a chain's next
+    step reads (here, and where a host runs chains in rounds)."""
     try:
         value = json.loads(stdout).get(field)
     except (ValueError, AttributeError):
@@ -1591,7 +1600,7 @@ def handle_batch(
         stdin = steps[0].stdin
         for step in steps:
             if step.field is not None:
-                fed = _field(results[-1]["stdout"], step.field)
+                fed = json_field(results[-1]["stdout"], step.field)
                 if fed is None:
                     break
                 stdin = fed

@@ -48,12 +48,18 @@ def warm(request: pytest.FixtureRequest) -> Any:
     return request.getfixturevalue(f"warm_{request.param}")
 
 
-def fresh(box: Any, one: Job) -> JobResult:
-    """The job as the only run of a child of its own (the runner releases its warm children
-    first, as it does for any single-job request)."""
+def cold(box: Any) -> Any:
+    """The sandbox with its runners' warm children ended (a batch sent without keep_warm ends
+    them before its answer), and not kept from now on: each batch then starts fresh ones."""
     box.keep_warm = False
+    box.run_batch([job("python", "pass")])
+    return box
+
+
+def fresh(box: Any, one: Job) -> JobResult:
+    """The job as the only run of a child of its own."""
     try:
-        (result,) = box.run_batch([one])
+        (result,) = cold(box).run_batch([one])
     finally:
         box.keep_warm = True
     return result
@@ -217,9 +223,8 @@ def test_results_do_not_depend_on_the_order_or_the_child(
     shuffled = warm.run_chains([builtin_chains[i] for i in order])
     assert [_outputs(shuffled)[order.index(i)] for i in range(len(order))] == in_order
     sample = builtin_chains[:: max(1, len(builtin_chains) // 12)]
-    warm.keep_warm = False
     try:
-        alone = [_outputs(warm.run_chains([chain]))[0] for chain in sample]
+        alone = [_outputs(cold(warm).run_chains([chain]))[0] for chain in sample]
     finally:
         warm.keep_warm = True
     assert alone == [in_order[builtin_chains.index(chain)] for chain in sample]
