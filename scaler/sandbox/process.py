@@ -103,7 +103,7 @@ class ProcessSandbox(WorkerPool):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._uid_claims: list[tuple[int, int]] = []
-        self._work_root = Path(tempfile.mkdtemp(prefix="scaler-sandbox-", dir=_scratch_dir()))
+        self._work_root = _make_work_root(_scratch_dir())
         try:
             self._start(count, run_as_uid)
         except BaseException:
@@ -275,6 +275,19 @@ def _scratch_dir() -> str:
     return "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else tempfile.gettempdir()
 
 
+WORK_ROOT_PREFIX = "scaler-sandbox-"
+
+
+def _make_work_root(scratch: str) -> Path:
+    """A fresh parent for the runners' job dirs, named after this process. Those of sandboxes
+    whose process is gone (killed outright: nothing removed them) are removed first."""
+    for stale in Path(scratch).glob(f"{WORK_ROOT_PREFIX}*-*"):
+        pid = stale.name.removeprefix(WORK_ROOT_PREFIX).split("-")[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{WORK_ROOT_PREFIX}{os.getpid()}-", dir=scratch))
+
+
 def _open_to_others(path: Path) -> bool:
     """Whether any uid may read path (and reach it through every parent directory)."""
     if not path.stat().st_mode & stat.S_IROTH:
@@ -308,13 +321,31 @@ def _unassigned(uid: int) -> bool:
     return False
 
 
+def _uids_with_processes() -> set[int]:
+    """The real uids of every process on the host, zombies included."""
+    uids = set()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with (
+            contextlib.suppress(OSError, ValueError, IndexError),
+            open(f"/proc/{pid}/status", "rb") as status,
+        ):
+            for line in status:
+                if line.startswith(b"Uid:"):
+                    uids.add(int(line.split()[1]))
+                    break
+    return uids
+
+
 def _claim_uids(count: int) -> list[tuple[int, int]]:
-    """Claims count (uid, lock fd) pairs: uids that no account uses and no other sandbox on this
-    host holds. A claim is an flock, released when the sandbox closes or its process dies."""
+    """Claims count (uid, lock fd) pairs: uids that no account uses, no other sandbox on this
+    host holds, and no process has. A claim is an flock, released when the sandbox closes or its
+    process dies; a runner killed outright leaves its jobs to init, and until init reaps them
+    they count against that uid's process limit, so the uid waits until they are gone."""
     UID_LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
     claims: list[tuple[int, int]] = []
+    busy = _uids_with_processes()
     for uid in range(FIRST_UID, FIRST_UID + UID_COUNT):
-        if not _unassigned(uid):
+        if uid in busy or not _unassigned(uid):
             continue
         fd = os.open(UID_LOCK_DIR / f"{uid}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:

@@ -1748,7 +1748,9 @@ def _reply(stream: BinaryIO, message: dict[str, Any]) -> None:
 
 
 def _on_sigterm(signum: int, frame: types.FrameType | None) -> None:
-    """Unwinds through the running job's cleanup (kill, sweep, remove its dir) before exiting."""
+    """Unwinds through the running job's cleanup (kill, sweep, remove its dir) before exiting,
+    once: a second SIGTERM must not cut that cleanup short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(128 + signum)
 
 
@@ -1814,6 +1816,35 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _serve(lines: _Lines, cfg: Config, warm: Warm, replies: BinaryIO) -> None:
+    """Answers requests until EOF; warm children are ended when the runner idles."""
+    while (line := lines.next(WARM_IDLE_S if warm.children else None)) != b"":
+        if line is None:  # idle: nothing of a job outlives its work for long
+            warm.release()
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get("release") is True:
+            warm.release()
+            _reply(replies, {"id": data.get("id"), "released": True})
+            continue
+        if isinstance(data, dict) and "runs" in data:
+            try:
+                batch = Batch.from_dict(data)
+            except BadRequest as exc:
+                _reply(replies, {"id": exc.job_id, "error": f"malformed request: {exc}"})
+                continue
+            handle_batch(batch, cfg, warm, partial(_reply, replies))
+            continue
+        warm.release()  # a single job sweeps everything a job left, warm children too
+        oom_kills = _oom_kills(cfg.oom_events)
+        answer = handle(line, cfg)
+        _after_job(answer, oom_kills, cfg)
+        _reply(replies, answer)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     requests, replies = _take_protocol_streams()
@@ -1846,36 +1877,16 @@ def main(argv: list[str] | None = None) -> int:
         warm = Warm(cfg)
         lines = _Lines(requests.fileno())
         _fresh_run_dir(cfg)
-        try:  # a runner that ends (EOF, SIGTERM) reaps its warm children: no zombie of a
-            # job uid is left for init to reap, counted meanwhile by that uid's process limit
-            while (line := lines.next(WARM_IDLE_S if warm.children else None)) != b"":
-                if line is None:  # idle: nothing of a job outlives its work for long
-                    warm.release()
-                    continue
-                try:
-                    data = json.loads(line)
-                except ValueError:
-                    data = None
-                if isinstance(data, dict) and data.get("release") is True:
-                    warm.release()
-                    _reply(replies, {"id": data.get("id"), "released": True})
-                    continue
-                if isinstance(data, dict) and "runs" in data:
-                    try:
-                        batch = Batch.from_dict(data)
-                    except BadRequest as exc:
-                        _reply(replies, {"id": exc.job_id, "error": f"malformed request: {exc}"})
-                        continue
-                    handle_batch(batch, cfg, warm, partial(_reply, replies))
-                    continue
-                warm.release()  # a single job sweeps everything a job left, warm children too
-                oom_kills = _oom_kills(cfg.oom_events)
-                answer = handle(line, cfg)
-                _after_job(answer, oom_kills, cfg)
-                _reply(replies, answer)
+        # A runner that ends (EOF, SIGTERM) reaps its warm children: no zombie of a job uid is
+        # left for init to reap, counted meanwhile by that uid's process limit. The host's
+        # SIGTERM follows its EOF at once and may land as the loop ends, even inside the inner
+        # finally: the outer one still releases, and the handler lets no second one through.
+        try:
+            try:
+                _serve(lines, cfg, warm, replies)
+            finally:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
         finally:
-            # The host's SIGTERM follows its EOF at once: it must not cut the release short.
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             warm.release()
     return 0
 

@@ -3,7 +3,9 @@ limits ends only its child, and no run's result depends on what ran before it.""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,3 +255,34 @@ def test_runs_of_one_program_share_a_warm_child(warm: Any) -> None:
     assert len(pids) == 1
     again = warm.run_batch([job("python", "import os\nprint(os.getpid())")])
     assert {r.stdout for r in again} == pids  # across batches too, while kept warm
+
+
+def _processes_of(uids: set[int]) -> list[int]:
+    """Processes of these uids, zombies (exited, not yet reaped by a parent) included."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            status = dict(
+                line.split(":", 1)
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if ":" in line
+            )
+            if int(status["Uid"].split()[0]) in uids:
+                found.append(int(pid))
+    return found
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="job uids need root")
+def test_a_closed_sandbox_leaves_no_process_of_its_job_uids(tmp_path: Path) -> None:
+    """Closing sends EOF and SIGTERM back to back; whichever the runner sees first, and however
+    close together, it reaps its warm children before it exits. One it left to init lingers as
+    a zombie of the job uid until init reaps it, counted meanwhile against the process limit of
+    the next sandbox to claim that uid (its C++ spawns failed with EAGAIN)."""
+    programs = [Program("python", f"print({i})") for i in range(12)]
+    for attempt in range(10):
+        box = ProcessSandbox(workers=1, cache_dir=tmp_path, keep_warm=True)
+        uids = set(box.job_uids)
+        assert all(r.ok for r in box.run_batch([Job(p, "", GENERATOR_LIMITS) for p in programs]))
+        box.close()
+        left = _processes_of(uids)
+        assert not left, (attempt, [Path(f"/proc/{p}/stat").read_text()[:60] for p in left])

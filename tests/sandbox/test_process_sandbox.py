@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -347,6 +348,37 @@ except OSError as exc:
     assert {line[1] for line in lines} == {str(__import__("errno").ENETUNREACH)}
     uids = {line[0] for line in lines}
     assert all(not u.startswith("0 ") and u.endswith(" []") for u in uids)
+
+
+def test_job_dirs_of_a_sandbox_whose_process_died_are_removed(tmp_path: Path) -> None:
+    from scaler.sandbox.process import _make_work_root
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = tmp_path / f"scaler-sandbox-{gone.pid}-abc" / "w0"
+    live = tmp_path / f"scaler-sandbox-{os.getpid()}-abc" / "w0"
+    for path in (stale, live):
+        path.mkdir(parents=True)
+    made = _make_work_root(str(tmp_path))
+    assert not stale.parent.exists() and live.exists()
+    assert made.name.startswith(f"scaler-sandbox-{os.getpid()}-") and made.is_dir()
+
+
+@needs_root
+def test_a_uid_that_a_process_still_has_is_not_claimed(cache_dir: Path) -> None:
+    """What a runner killed outright left behind lives on under init (as a zombie, until init
+    reaps it) and counts against its uid's process limit: the next sandbox passes that uid by."""
+    with ProcessSandbox(workers=1, cache_dir=cache_dir) as first:
+        (uid,) = first.job_uids
+    left = subprocess.Popen(["sleep", "60"], user=uid, group=uid)
+    try:
+        with ProcessSandbox(workers=1, cache_dir=cache_dir) as second:
+            assert second.job_uids and second.job_uids != (uid,)
+    finally:
+        left.kill()
+        left.wait()
+    with ProcessSandbox(workers=1, cache_dir=cache_dir) as third:
+        assert third.job_uids == (uid,)
 
 
 @needs_root
