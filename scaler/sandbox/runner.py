@@ -88,6 +88,7 @@ import itertools
 import json
 import linecache
 import math
+import operator
 import os
 import re
 import resource
@@ -113,12 +114,21 @@ FILE_SIZE_MAX = 64 * 1024 * 1024
 #: Not the whole memory limit: a C++ thread's default stack is RLIMIT_STACK, counted in RLIMIT_AS.
 STACK_MAX = 256 * 1024 * 1024
 CXX = ("g++", "-O2")
+#: Linked statically (and stripped): such a binary starts in about a third of the CPU time (no
+#: dynamic loader, no relocation of libstdc++), and most reference runs are that short. Where
+#: the static libraries are missing (glibc-static is a package of its own on some systems),
+#: builds link dynamically: the runner finds that out once, on its first failed build.
+CXX_STATIC = ("-static", "-s")
 #: C++17 first; contest solutions written for older standards (``bool++``, ``register``) get a
 #: second chance as GNU C++14, as a judge offering several compilers would give them.
 CXX_STANDARDS = ("-std=c++17", "-std=gnu++14")
+#: How the baselines of the benchmarks build a program: as the runner's first try does.
+BUILD_FLAGS = (*CXX[1:], *CXX_STATIC, CXX_STANDARDS[0])
 #: Cached builds and remembered failures live under a name that changes with the compile
 #: command, so a change of flags never serves an artifact (or an error) made by the old ones.
-CPP_CACHE = "cpp-" + hashlib.sha256(repr((CXX, CXX_STANDARDS)).encode()).hexdigest()[:12]
+CPP_CACHE = (
+    "cpp-" + hashlib.sha256(repr((CXX, CXX_STATIC, CXX_STANDARDS)).encode()).hexdigest()[:12]
+)
 #: Where the job child keeps the binary it executes (dup'ed there, close-on-exec).
 EXE_FD = 3
 #: How long killed processes get to die before the runner gives up on itself: within the 5 s
@@ -747,7 +757,27 @@ def _open_build(program_hash: str, source: str, cfg: Config) -> tuple[int, dict[
     return fd, {"binary": base64.b64encode(data).decode("ascii")}
 
 
+#: Whether static links work here: unknown until a build fails (then a trivial one is tried).
+_links_statically: list[bool] = []
+
+
 def _compile(source: str, cfg: Config) -> bytes:
+    """The build, linked statically unless this system cannot (see CXX_STATIC)."""
+    try:
+        return _build(source, cfg, () if _links_statically == [False] else CXX_STATIC)
+    except CompileError:
+        if _links_statically:
+            raise
+        try:
+            _build("int main() { return 0; }\n", cfg, CXX_STATIC)
+        except CompileError:
+            _links_statically.append(False)
+            return _build(source, cfg, ())
+        _links_statically.append(True)
+        raise
+
+
+def _build(source: str, cfg: Config, link: tuple[str, ...]) -> bytes:
     """Runs the compiler as a sandboxed job (untrusted source: think ``#include "/etc/shadow"``)."""
     compiler = shutil.which(CXX[0])
     if compiler is None:
@@ -757,7 +787,7 @@ def _compile(source: str, cfg: Config) -> bytes:
             f.write(source)
         first: CompileError | None = None
         for standard in CXX_STANDARDS:
-            argv = (*CXX, standard, "-o", "main", "main.cpp")
+            argv = (*CXX, *link, standard, "-o", "main", "main.cpp")
             outcome = _run(work, partial(_become_exec, compiler, argv), b"", COMPILE_LIMITS, cfg)
             if outcome.status == "ok":
                 fd = os.open(os.path.join(work, "main"), os.O_RDONLY | os.O_NOFOLLOW)
@@ -846,8 +876,12 @@ def program_imports(source: str) -> tuple[set[str], bool]:
                 modules.add(alias.name)
                 imported.add((alias.asname or alias.name).split(".")[0])
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules.add(node.module)
-            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+            names = {alias.name for alias in node.names}
+            if names & UNWARM_NAMES or (node.module == "builtins" and _dunder(names)):
+                shareable = False  # under another name (as): the name check would not see it
+            if node.module != "builtins":  # its names are what the program can name anyway
+                modules.add(node.module)
+                modules.update(f"{node.module}.{name}" for name in names)
             imported.update(alias.asname or alias.name for alias in node.names)
         elif id(node) in allowed:
             continue
@@ -866,6 +900,10 @@ def program_imports(source: str) -> tuple[set[str], bool]:
     if {m.split(".")[0] for m in modules} & UNWARM_NAMES:
         shareable = False
     return {m for m in modules if m.split(".")[0] in _stdlib() - NO_PRELOAD}, shareable
+
+
+def _dunder(names: set[str]) -> bool:
+    return any(name.startswith("_") for name in names)
 
 
 def _embedded_programs(tree: ast.Module) -> tuple[set[int], list[str]]:
@@ -917,7 +955,8 @@ class _Baseline:
     the same, or be replaced."""
 
     modules: frozenset[str]
-    watched: list[tuple[str, list[tuple[str, Any]]]]
+    #: Per module watched: its names, and the objects they were bound to.
+    watched: list[tuple[str, tuple[str, ...], tuple[Any, ...]]]
     fds: frozenset[str]
     limits: tuple[tuple[int, int], ...]
     vm_bytes: int
@@ -939,7 +978,7 @@ class _Baseline:
         return cls(
             modules=frozenset(sys.modules),
             watched=[
-                (name, _module_items(sys.modules[name]))
+                (name, *_module_items(sys.modules[name]))
                 for name in sorted(watch | {"builtins"})
                 if name in sys.modules
             ],
@@ -958,9 +997,9 @@ class _Baseline:
         )
 
 
-def _module_items(module: types.ModuleType) -> list[tuple[str, Any]]:
-    items = list(vars(module).items())
-    return [(k, v) for k, v in items if k not in SYS_RESET] if module is sys else items
+def _module_items(module: types.ModuleType) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    items = [(k, v) for k, v in vars(module).items() if module is not sys or k not in SYS_RESET]
+    return tuple(k for k, _ in items), tuple(v for _, v in items)
 
 
 def _fixed_limits() -> tuple[tuple[int, int], ...]:
@@ -1016,8 +1055,10 @@ def _prepare_run(order: dict[str, Any], base: _Baseline, work: str) -> None:
         os.dup2(keep, fd)
     os.lseek(0, 0, os.SEEK_SET)
     _python_stdio()
-    os.environ.clear()
-    os.environ.update(_job_environment(work))
+    environment = _job_environment(work)
+    if os.environ != environment:  # each change is a putenv or unsetenv: only when it differs
+        os.environ.clear()
+        os.environ.update(environment)
     os.chdir(work)
     os.umask(base.umask)
     sys.argv = ["<program>"]
@@ -1074,10 +1115,10 @@ def _after_run(namespace: dict[str, Any], base: _Baseline) -> tuple[str | None, 
         return "processes left behind", []
     if len(sys.modules) != len(base.modules) or not base.modules.issuperset(sys.modules):
         return "imported modules", sorted(set(sys.modules) - base.modules)
-    for name, items in base.watched:
+    for name, keys, values in base.watched:
         now = vars(sys.modules[name])
         size = len(now) - (len(SYS_RESET & now.keys()) if name == "sys" else 0)
-        if size != len(items) or any(now.get(k, _MISSING) is not v for k, v in items):
+        if size != len(keys) or any(map(operator.is_not, map(now.get, keys, _MISSING), values)):
             return f"changed the module {name}", []
     if frozenset(os.listdir("/proc/self/fd")) != base.fds:
         return "left files open or closed fds", []
@@ -1088,7 +1129,8 @@ def _after_run(namespace: dict[str, Any], base: _Baseline) -> tuple[str | None, 
     return None, []
 
 
-_MISSING = object()
+#: Stands in for a name a module no longer has (dict.get's default, for every key).
+_MISSING = itertools.repeat(object())
 
 
 def _serve_python(source: str, work: str, preload: list[str] | None) -> int:
@@ -1725,9 +1767,30 @@ def _scrub(cfg: Config) -> None:
         _remove(os.path.join(cfg.work_dir, name))
 
 
+#: Where the kernel lists the IPC objects of the runner's IPC namespace (a container's own):
+#: they outlive the job that made them, and the next job could read them.
+SYSV_IPC = ("/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem")
+MQUEUE_DIR = "/dev/mqueue"
+
+
+def _ipc_left() -> str:
+    """What IPC objects exist (none: ""): SysV shared memory, message queues or semaphores, and
+    POSIX message queues where their filesystem is mounted."""
+    left = []
+    for path in SYSV_IPC:
+        with suppress(OSError), open(path, "rb") as f:
+            if len(f.read().splitlines()) > 1:  # a header line, then one per object
+                left.append("SysV " + os.path.basename(path))
+    with suppress(OSError):
+        if os.listdir(MQUEUE_DIR):
+            left.append("POSIX message queues")
+    return ", ".join(left)
+
+
 def _after_job(answer: dict[str, Any], oom_kills: int | None, cfg: Config) -> None:
-    """Marks a job the kernel's OOM killer hit as "memory", and scrubs; either asks the host to
-    retire the runner's surroundings (the container) when they may no longer be clean."""
+    """Marks a job the kernel's OOM killer hit as "memory", and scrubs; either, or IPC objects
+    left behind, asks the host to retire the runner's surroundings (the container), which may
+    no longer be clean."""
     now = _oom_kills(cfg.oom_events)
     if oom_kills is not None and now is not None and now > oom_kills:
         answer["status"] = "memory"
@@ -1740,6 +1803,8 @@ def _after_job(answer: dict[str, Any], oom_kills: int | None, cfg: Config) -> No
             _scrub(cfg)
         except Exception as exc:  # a tree too deep for os.walk, a file it could not remove...
             answer["retire"] = f"could not clean up after the job: {exc!r}"
+        if left := _ipc_left():
+            answer["retire"] = f"the job left {left}, which only a new container removes"
 
 
 def _reply(stream: BinaryIO, message: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from scaler.model import ENVIRONMENTS, Limits, Program
 from scaler.plugins import Plugins
 from scaler.sandbox.jobs import Chain, Job, JobResult, run_chains
 from scaler.sandbox.process import ProcessSandbox
+from scaler.sandbox.runner import program_imports
 from tests.sandbox.conftest import DOCKER_MEMORY_MB, DOCKER_PIDS, job
 from tests.sandbox.test_sandbox_runner import Runner
 
@@ -100,7 +101,28 @@ STATEFUL = {
     "thread names": (
         "import threading\nt = threading.Thread(target=print)\nprint(t.name)\nt.start()\nt.join()"
     ),
+    "a tracer (imported under another name)": (
+        "import sys\nfrom sys import settrace as trace\nprint(sys.gettrace())\n"
+        "trace(lambda *a: None)"
+    ),
 }
+
+
+#: Whether runs of a program may share a child, judged from its source.
+SHAREABLE = {
+    "from builtins import *\nprint(max(1, 2))": True,  # the official pool's generator preamble
+    "from builtins import print as show\nshow(1)": True,
+    "from builtins import __dict__ as names\nnames['x'] = 1": False,
+    "import builtins\nprint(builtins.max(1, 2))": False,
+    "from sys import settrace as trace\ntrace(None)": False,
+    "from gc import *\ncollect()": False,
+    "from sys import *\nprint(maxsize)": True,
+}
+
+
+@pytest.mark.parametrize(("source", "shareable"), SHAREABLE.items())
+def test_which_programs_share_a_child(source: str, shareable: bool) -> None:
+    assert program_imports(source)[1] is shareable
 
 
 @pytest.mark.parametrize("source", STATEFUL.values(), ids=STATEFUL.keys())

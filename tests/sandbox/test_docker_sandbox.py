@@ -228,6 +228,28 @@ def test_containers_are_recycled_after_n_jobs(single: DockerSandbox) -> None:
     assert len(sandbox_containers(single.id)) == 1  # the recycled ones are gone
 
 
+#: IPC objects outlive the job that made them; the first is SysV shared memory, the second a
+#: POSIX message queue (where the container has its filesystem, docker's default).
+IPC_LEFT = {
+    "SysV shared memory": (
+        "import ctypes\nlibc = ctypes.CDLL(None)\nprint(libc.shmget(0, 4096, 0o1600) >= 0)"
+    ),
+    "POSIX message queue": (
+        "import ctypes, os\nlibc = ctypes.CDLL(None)\n"
+        "print(libc.mq_open(b'/left', os.O_CREAT | os.O_RDWR, 0o600, None) >= 0)"
+    ),
+}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("source", IPC_LEFT.values(), ids=IPC_LEFT.keys())
+def test_ipc_objects_a_job_leaves_retire_the_container(single: DockerSandbox, source: str) -> None:
+    host = run(single, "python", HOSTNAME).stdout
+    made = run(single, "python", source)
+    assert (made.status, made.stdout) == ("ok", "True\n"), made.stderr
+    assert run(single, "python", HOSTNAME).stdout != host
+
+
 @pytest.mark.docker
 def test_an_oom_kill_retires_the_container(single: DockerSandbox) -> None:
     # The parent waits for its children, so all four hold 200 MB at once (800 MB against 512):

@@ -134,6 +134,46 @@ def start_runner(dirs: tuple[Path, Path, Path]) -> Iterator[Callable[..., Runner
         started.proc.wait()
 
 
+#: Builds CPP_DOUBLE where static links fail, as on a system without glibc's static library.
+LINKING = """
+import json, os, sys
+from scaler.sandbox import runner
+
+runner.CXX_STATIC = ("-static", "-l:scaler-no-such-library.a")
+work = sys.argv[1]
+cfg = runner.Config(cache_dir=work, work_dir=work, uid=None, gid=None)
+binary = os.path.join(work, "double")
+with open(binary, "wb") as f:
+    f.write(runner._compile(sys.argv[2], cfg))
+os.chmod(binary, 0o755)
+print(json.dumps(runner._links_statically))
+"""
+
+
+@needs_gxx
+def test_builds_link_dynamically_where_static_links_fail(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LINKING, str(tmp_path), CPP_DOUBLE],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [False]
+    ran = subprocess.run([tmp_path / "double"], input="21", capture_output=True, text=True)
+    assert ran.stdout == "42"
+
+
+@needs_gxx
+def test_builds_are_static_where_they_can_be(dirs: tuple[Path, Path, Path]) -> None:
+    from scaler.sandbox.process import ProcessSandbox
+
+    with ProcessSandbox(workers=1, cache_dir=dirs[0]) as box:
+        assert box.run_batch([Job(Program("cpp", CPP_DOUBLE), "21", Limits())])[0].stdout == "42"
+    (binary,) = (dirs[0] / runner.CPP_CACHE).glob("[0-9a-f]*[0-9a-f]")
+    assert b"/ld-linux" not in binary.read_bytes()  # no program interpreter: nothing to load
+
+
 @needs_gxx
 def test_a_read_only_cache_is_never_written_and_builds_come_back(
     start_runner: Callable[..., Runner], dirs: tuple[Path, Path, Path]
