@@ -41,11 +41,14 @@ from scaler.model import ENVIRONMENTS, EnvSpec, Program
 from scaler.registry import PluginSet
 from scaler.sandbox.jobs import Job, JobResult
 from scaler.sandbox.pool import WorkerLost
-from scaler.sandbox.runner import system_exit_code
+from scaler.sandbox.runner import BUILD_FLAGS, system_exit_code
 from scaler.verify import verify
 
 #: Instances per sandbox round, about one training step's worth of prompts for one worker pool.
 BATCH_SIZE = 32
+#: Batches under way at once: the next is made while this one is verified, as a training run's
+#: curriculum has the next step's instances made while the trainer works (its prefetch).
+IN_FLIGHT = 2
 
 
 def mixed_requests(
@@ -67,15 +70,26 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 
 def measure_backend(factory: InstanceFactory, requests: Sequence[Request]) -> dict[str, float]:
-    latencies: list[float] = []
-    start = time.perf_counter()
-    for first in range(0, len(requests), BATCH_SIZE):
-        batch = requests[first : first + BATCH_SIZE]
+    """Instances per second over ``requests``, made in batches of BATCH_SIZE, IN_FLIGHT at a
+    time, each verified; a batch's latency runs from its start to its last verification."""
+
+    def one(batch: Sequence[Request]) -> float:
         t0 = time.perf_counter()
         for instance in factory.make(batch):
             if not verify(f"\\boxed{{{instance.answer}}}", instance, factory.plugins).correct:
                 raise RuntimeError(f"{instance.env_id}: its own answer did not verify")
-        latencies.extend([time.perf_counter() - t0] * len(batch))
+        return time.perf_counter() - t0
+
+    batches = [
+        requests[first : first + BATCH_SIZE] for first in range(0, len(requests), BATCH_SIZE)
+    ]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="scaler-bench") as pool:
+        latencies = [
+            seconds
+            for batch, seconds in zip(batches, pool.map(one, batches), strict=True)
+            for _ in batch
+        ]
     elapsed = time.perf_counter() - start
     return {
         "instances_per_s": len(requests) / elapsed,
@@ -150,7 +164,7 @@ class NaiveSubprocess(_PerCall):
         source.write_text(program.source, encoding="utf-8")
         binary = str(source.with_suffix(""))
         subprocess.run(
-            ["g++", "-O2", "-std=c++17", "-o", binary, str(source)], check=True, capture_output=True
+            ["g++", *BUILD_FLAGS, "-o", binary, str(source)], check=True, capture_output=True
         )
         return binary
 
@@ -289,7 +303,7 @@ class NaiveDocker(_PerCall):
         out.mkdir()
         out.chmod(0o777)  # the compiling container writes here as uid 65534
         (out / "main.cpp").write_text(program.source, encoding="utf-8")
-        compile_command = ["g++", "-O2", "-std=c++17", "-o", "/build/main", "/build/main.cpp"]
+        compile_command = ["g++", *BUILD_FLAGS, "-o", "/build/main", "/build/main.cpp"]
         code, _, stderr = self._run(compile_command, "", 120.0, {str(out): "rw"})
         if code != 0:
             raise RuntimeError(f"naive-docker could not build {program.hash}: {stderr[-500:]}")
