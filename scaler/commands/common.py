@@ -18,7 +18,6 @@ from rich.table import Table
 
 from scaler.errors import ScalerError
 from scaler.plugins import Plugins
-from scaler.sandbox.pool import WorkerPool
 from scaler.sandbox.selection import PROCESS_WARNING, build_sandbox, diagnose
 
 if TYPE_CHECKING:
@@ -61,20 +60,9 @@ def open_sandbox(
     the image is built first (about two minutes, once), so that Docker is what runs the jobs.
 
     ``options`` come from the [sandbox] table of the config file ``source``; errors name both.
-    Unless they say otherwise, the runners keep their warm children between batches.
+    Unless they say otherwise, the runners keep their warm children between batches
+    (``build_sandbox``).
     """
-    sandbox = _open_sandbox(name, workers, options, source)
-    if isinstance(sandbox, WorkerPool) and "keep_warm" not in (options or {}):
-        sandbox.keep_warm = True  # a command sends batch after batch; runners end them when idle
-    return sandbox
-
-
-def _open_sandbox(
-    name: str,
-    workers: int | None,
-    options: Mapping[str, Any] | None,
-    source: str | None,
-) -> Any:
     plugins = plugins_of_run()
     options = {**(options or {}), **({"workers": workers} if workers else {})}
     if name != "auto":

@@ -16,6 +16,7 @@ import attrs
 from scaler.errors import ScalerError
 from scaler.logs import get_logger
 from scaler.sandbox.jobs import SANDBOXES, Sandbox
+from scaler.sandbox.pool import WorkerPool
 
 if TYPE_CHECKING:
     from scaler.registry import PluginSet
@@ -127,5 +128,15 @@ def build_sandbox(
     plugins: PluginSet, name: str, options: Mapping[str, Any], *, source: str | None = None
 ) -> Sandbox:
     """The backend ``name`` of ``plugins`` with the ``options`` of a run config's [sandbox]
-    table (config file ``source``): every sandbox factory is handed the set it came from."""
-    return plugins.build(SANDBOXES, name, options, table="sandbox", source=source, plugins=plugins)
+    table (config file ``source``): every sandbox factory is handed the set it came from.
+
+    Unless the options say otherwise (``keep_warm``), a worker pool's runners keep their warm
+    children between batches: whoever opens a sandbox by name sends batch after batch (a
+    command, a training run's curriculum, a library call), and the runners end them when idle.
+    """
+    sandbox = plugins.build(
+        SANDBOXES, name, options, table="sandbox", source=source, plugins=plugins
+    )
+    if isinstance(sandbox, WorkerPool) and "keep_warm" not in options:
+        sandbox.keep_warm = True
+    return sandbox

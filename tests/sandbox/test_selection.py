@@ -109,3 +109,19 @@ def test_a_sandbox_factory_is_handed_the_set_it_was_found_in() -> None:
     plugins = plugins_with_docker(recording)
     assert selection.build_sandbox(plugins, "docker", {"workers": 2}) == "a sandbox"
     assert handed == [(plugins, {"workers": 2})]
+
+
+@pytest.mark.parametrize(
+    ("options", "kept"), [({}, True), ({"keep_warm": False}, False), ({"keep_warm": True}, True)]
+)
+def test_a_named_sandbox_keeps_warm_children_unless_its_options_say_not(
+    options: dict[str, Any], kept: bool
+) -> None:
+    """Whoever opens a sandbox by name (a command, the curriculum, a library call) sends batch
+    after batch; `[sandbox] keep_warm = false` is still obeyed."""
+    plugins = Plugins.load(environ={"SCALER_LOAD_PLUGINS": ""})
+    sandbox = selection.build_sandbox(plugins, "process", {"workers": 1, **options})
+    try:
+        assert isinstance(sandbox, ProcessSandbox) and sandbox.keep_warm is kept
+    finally:
+        sandbox.close()
