@@ -112,6 +112,45 @@ def test_hf_greedy_decoding_and_a_missing_model(models: dict[str, Path]) -> None
         factory(str(models["random"] / "missing"))
 
 
+#: Chats of different lengths, so that batched rows are padded.
+CHATS = [
+    [{"role": "user", "content": " ".join(["the answer is", *map(str, range(i))])}]
+    for i in range(7)
+]
+
+
+@torch_needed
+def test_hf_answers_are_the_same_whatever_the_batch_size_or_order(
+    models: dict[str, Path],
+) -> None:
+    factory = Plugins.load(environ={}).get(POLICIES, "hf")
+    one = factory(str(models["random"]), max_tokens=6, batch_size=1)
+    many = factory(str(models["random"]), max_tokens=6, batch_size=16)
+    alone = one.generate(CHATS, 3)
+    order = [3, 0, 6, 2, 5, 1, 4]
+    together = many.generate([CHATS[i] for i in order], 3)
+    assert [together[order.index(i)] for i in range(len(CHATS))] == alone
+    assert len({answer for samples in alone for answer in samples}) > len(CHATS), (
+        "the samples of a prompt are drawn apart, not copies of one"
+    )
+    assert many.generate(CHATS[:2], 3) == alone[:2]
+
+
+@torch_needed
+def test_hf_sampling_with_a_vanishing_top_p_is_greedy_decoding(models: dict[str, Path]) -> None:
+    factory = Plugins.load(environ={}).get(POLICIES, "hf")
+    greedy = factory(str(models["random"]), temperature=0, max_tokens=6).generate(CHATS, 1)
+    narrow = factory(str(models["random"]), top_p=1e-9, max_tokens=6, batch_size=4)
+    assert narrow.generate(CHATS, 2) == [samples * 2 for samples in greedy]
+
+
+@torch_needed
+def test_hf_batch_size_must_be_a_positive_whole_number(models: dict[str, Path]) -> None:
+    factory = Plugins.load(environ={}).get(POLICIES, "hf")
+    with pytest.raises(ConfigError, match="batch_size"):
+        factory(str(models["random"]), batch_size=0)
+
+
 @pytest.mark.parametrize("name", ["hf", "vllm"])
 @pytest.mark.parametrize(
     ("options", "field"),
