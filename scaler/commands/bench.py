@@ -9,8 +9,10 @@ import click
 from scaler.commands.common import (
     backend_option,
     json_option,
+    make_policy,
     open_sandbox,
     plugins_of_run,
+    policy_option,
     pool_format_option,
     print_json,
     trials_option,
@@ -232,6 +234,47 @@ def bench_runs(backend: str, runs: int, batch: int, workers: int, as_json: bool)
             f"overhead {report[language]['overhead_ms_p50']:.2f} ms"
             for language in TRIVIAL
         )
+    )
+
+
+@bench.command("policy")
+@click.argument("policy_spec", metavar="NAME:MODEL")
+@policy_option
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Prompts (builtin environments' instances), one sample each, on each side.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Which prompts.")
+@json_option
+def bench_policy(policy_spec: str, options: tuple[str, ...], count: int, seed: int,
+                 as_json: bool) -> None:  # fmt: skip
+    """Prompts and new tokens a second of a policy: one prompt per call, then all of them in
+    one call (which hf generates batch_size rows at a time), on the same prompts.
+
+    Sampling is seeded per prompt, so both sides should give the same answers: the report
+    says whether they did.
+
+    \b
+    Examples:
+      scaler bench policy hf:models/SmolLM2-135M-Instruct --policy-option max_tokens=256
+      scaler bench policy hf:PATH -n 256 --policy-option batch_size=128 --json
+    """
+    from scaler.perf.policy import bench_prompts, run_policy_benchmark
+
+    policy = make_policy(policy_spec, options)
+    report = run_policy_benchmark(policy, bench_prompts(plugins_of_run(), count, seed))
+    if as_json:
+        print_json(report)
+        return
+    one, batched = report["one_at_a_time"], report["batched"]
+    click.echo(
+        f"{report['policy']}: {report['prompts']} prompts; one at a time "
+        f"{one['prompts_per_s']:.2f}/s, all in one call {batched['prompts_per_s']:.2f}/s "
+        f"({report['speedup']:.1f}x); same answers: {report['same_answers']}"
     )
 
 

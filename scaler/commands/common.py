@@ -23,6 +23,7 @@ from scaler.sandbox.selection import PROCESS_WARNING, build_sandbox, diagnose
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from scaler.evaluate.policies import Policy
     from scaler.sandbox.image import BuiltImage, Mode
 
 log = structlog.get_logger("scaler.cli")
@@ -124,6 +125,34 @@ def parse_levels(text: str | None) -> list[int] | None:
         return sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError as exc:
         raise click.BadParameter(f"{text!r}: expected integers", param_hint="--levels") from exc
+
+
+def make_policy(spec: str, options: Sequence[str]) -> Policy:
+    """The policy ``NAME:MODEL`` of the run's plugin set, with ``--policy-option`` pairs."""
+    from scaler.evaluate.policies import POLICIES
+    from scaler.synth.llm import parse_llm_spec
+
+    name, model = parse_llm_spec(spec)
+    factory = plugins_of_run().get(POLICIES, name)
+    try:
+        return factory(model, **key_values(options, "--policy-option"))
+    except TypeError as exc:
+        raise click.BadParameter(
+            f"policy {name!r} does not take these options: {exc}", param_hint="--policy-option"
+        ) from exc
+
+
+#: ``--policy-option KEY=VALUE`` (repeatable), for commands that build a policy.
+policy_option = click.option(
+    "--policy-option",
+    "options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A policy option, JSON where it parses. All: temperature (0.6), top_p (0.95), "
+    "max_tokens. openai: base_url, api_key, concurrency ... hf: seed, device, dtype, "
+    "batch_size (64), chat_template_kwargs. vllm: seed, chat_template_kwargs, engine options "
+    "(tensor_parallel_size ...).",
+)
 
 
 def key_values(pairs: Sequence[str], option: str) -> dict[str, Any]:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scaler.commands import common as app
-from scaler.evaluate.policies import POLICIES
 from scaler.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -24,16 +23,7 @@ if TYPE_CHECKING:
 
 @click.command("eval")
 @click.argument("policy_spec", metavar="NAME:MODEL")
-@click.option(
-    "--policy-option",
-    "options",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A policy option, JSON where it parses. All: temperature (0.6), top_p (0.95), "
-    "max_tokens. openai: base_url, api_key, concurrency ... hf: seed, device, dtype, "
-    "chat_template_kwargs. vllm: seed, chat_template_kwargs, engine options "
-    "(tensor_parallel_size ...).",
-)
+@app.policy_option
 @app.pool_option
 @click.option("--envs", "env_ids", help="Comma-separated env ids (default: all).")
 @click.option("--levels", help="Comma-separated levels (default: every level).")
@@ -89,17 +79,7 @@ def eval_command(
     Every scored answer is appended to OUT/results.jsonl with the policy and its
     decoding settings; run the same command again to resume a killed run.
     """
-    from scaler.synth.llm import parse_llm_spec
-
-    name, model = parse_llm_spec(policy_spec)
-    factory = app.plugins_of_run().get(POLICIES, name)
-    try:
-        policy = factory(model, **app.key_values(options, "--policy-option"))
-    except TypeError as exc:
-        raise click.BadParameter(
-            f"policy {name!r} does not take these options: {exc}",
-            param_hint="--policy-option",
-        ) from exc
+    policy = app.make_policy(policy_spec, options)
     if bench_files:
         _bench(policy, bench_files, k, out, as_json)
     else:
