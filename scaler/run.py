@@ -26,9 +26,10 @@ import attrs
 
 from scaler.catalog import resolve_envs
 from scaler.config import Component, RunConfig
-from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics
+from scaler.curriculum.metrics import append_metrics, keep_metrics_until, read_metrics, scalars
 from scaler.curriculum.scheduler import Scheduler, StepReport
 from scaler.curriculum.state import CurriculumState
+from scaler.curriculum.tensorboard import event_writer
 from scaler.errors import ConfigError, ScalerError, UnknownName
 from scaler.files import write_atomic
 from scaler.instances import InstanceFactory
@@ -145,15 +146,22 @@ class Run:
         """Run ``steps`` more steps, saving after each; then write the report and the plots."""
         metrics_file = self.directory / "metrics.jsonl"
         self._write_info(steps_planned=self.step + steps)
+        events = event_writer(self.directory)
         with metrics_file.open("a", encoding="utf-8") as metrics:
 
             def saved(report: StepReport) -> None:
                 append_metrics(metrics, report)
+                if events is not None:
+                    events.add_scalars(report.step, scalars(report))
                 self.save()
                 if on_step is not None:
                     on_step(report)
 
-            self.trainer.train(self.scheduler, steps, saved)
+            try:
+                self.trainer.train(self.scheduler, steps, saved)
+            finally:
+                if events is not None:
+                    events.close()
         return self.finish()
 
     def save(self) -> None:

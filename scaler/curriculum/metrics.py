@@ -8,6 +8,7 @@ as steps close; a resumed run first cuts the file back to the step it resumes fr
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,3 +36,25 @@ def append_metrics(stream: IO[str], report: StepReport) -> None:
     """One record, flushed: a killed run keeps every step it reported."""
     stream.write(json.dumps(report.to_dict()) + "\n")
     stream.flush()
+
+
+def scalars(report: StepReport) -> dict[str, float]:
+    """The step's figures as flat named numbers, for a tracker (TensorBoard, wandb, a trainer's
+    logger): the active set, the informative share, per env its difficulty (the controller's
+    level) and accuracy, and the retirements by reason."""
+    figures: dict[str, float] = {
+        "curriculum/active_envs": len(report.active),
+        "curriculum/added": len(report.added),
+        "curriculum/retired": len(report.retired),
+        "curriculum/informative_share": report.informative_fraction,
+        "curriculum/mean_accuracy": report.mean_accuracy,
+        "curriculum/instance_wait_s": report.instance_wait_s,
+        "curriculum/step_s": report.step_s,
+    }
+    for env_id, env in sorted(report.envs.items()):
+        figures[f"curriculum/difficulty/{env_id}"] = env.difficulty
+        if env.accuracy is not None:
+            figures[f"curriculum/accuracy/{env_id}"] = env.accuracy
+    for reason, count in sorted(Counter(r.reason for r in report.retired).items()):
+        figures[f"curriculum/retired/{reason}"] = count
+    return figures
