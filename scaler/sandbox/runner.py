@@ -1636,6 +1636,7 @@ def handle_batch(
     each run as it ends. A run after which the runner's surroundings must be replaced
     (``retire``) ends the batch: the runs after it are answered ``skipped``, for the host to
     send to a fresh runner."""
+    oom_kills = _oom_kills(cfg.oom_events)
     for index, steps in enumerate(batch.runs):
         results: list[dict[str, Any]] = []
         retire = None
@@ -1646,13 +1647,12 @@ def handle_batch(
                 if fed is None:
                     break
                 stdin = fed
-            oom_kills = _oom_kills(cfg.oom_events)
             try:
                 answer = _warm_step(warm, step.program, stdin.encode(), step.limits).to_wire(None)
             except Exception as exc:
                 answer = _error(None, f"sandbox error: {exc!r}")
             del answer["id"]
-            _after_job(answer, oom_kills, cfg)
+            oom_kills = _after_job(answer, oom_kills, cfg)
             _fresh_run_dir(cfg)
             retire = answer.pop("retire", None) or retire
             results.append(answer)
@@ -1752,8 +1752,9 @@ def _remove(path: str) -> None:
 
 
 def _scrub(cfg: Config) -> None:
-    """Empties the --scrub dirs and the work dir, and restores the work dir: a job running
-    under the runner's own uid may have written, or changed, anything in them."""
+    """Empties the --scrub dirs and the work dir (but for the batches' run dir, which
+    _fresh_run_dir empties), and restores the work dir: a job running under the runner's own
+    uid may have written, or changed, anything in them."""
     for top in cfg.scrub:
         for name in os.listdir(top):
             if os.path.join(top, name) != cfg.work_dir:
@@ -1764,7 +1765,9 @@ def _scrub(cfg: Config) -> None:
         os.makedirs(cfg.work_dir)
     os.chmod(cfg.work_dir, 0o711)
     for name in os.listdir(cfg.work_dir):
-        _remove(os.path.join(cfg.work_dir, name))
+        path = os.path.join(cfg.work_dir, name)
+        if path != cfg.run_dir or os.path.islink(path) or not os.path.isdir(path):
+            _remove(path)  # the run dir itself is kept, and emptied by _fresh_run_dir
 
 
 #: Where the kernel lists the IPC objects of the runner's IPC namespace (a container's own):
@@ -1787,10 +1790,10 @@ def _ipc_left() -> str:
     return ", ".join(left)
 
 
-def _after_job(answer: dict[str, Any], oom_kills: int | None, cfg: Config) -> None:
+def _after_job(answer: dict[str, Any], oom_kills: int | None, cfg: Config) -> int | None:
     """Marks a job the kernel's OOM killer hit as "memory", and scrubs; either, or IPC objects
     left behind, asks the host to retire the runner's surroundings (the container), which may
-    no longer be clean."""
+    no longer be clean. Returns the OOM count now: the next run of a batch starts from it."""
     now = _oom_kills(cfg.oom_events)
     if oom_kills is not None and now is not None and now > oom_kills:
         answer["status"] = "memory"
@@ -1805,6 +1808,7 @@ def _after_job(answer: dict[str, Any], oom_kills: int | None, cfg: Config) -> No
             answer["retire"] = f"could not clean up after the job: {exc!r}"
         if left := _ipc_left():
             answer["retire"] = f"the job left {left}, which only a new container removes"
+    return now
 
 
 def _reply(stream: BinaryIO, message: dict[str, Any]) -> None:
@@ -1907,6 +1911,7 @@ def _serve(lines: _Lines, cfg: Config, warm: Warm, replies: BinaryIO) -> None:
         oom_kills = _oom_kills(cfg.oom_events)
         answer = handle(line, cfg)
         _after_job(answer, oom_kills, cfg)
+        _fresh_run_dir(cfg)  # the job could reach it (../run): the next batch finds it empty
         _reply(replies, answer)
 
 

@@ -308,3 +308,30 @@ def test_a_closed_sandbox_leaves_no_process_of_its_job_uids(tmp_path: Path) -> N
         box.close()
         left = _processes_of(uids)
         assert not left, (attempt, [Path(f"/proc/{p}/stat").read_text()[:60] for p in left])
+
+
+@pytest.mark.parametrize("scrub", [False, True], ids=["process", "scrubbed (docker)"])
+def test_a_batch_run_finds_its_dir_empty_after_a_single_job(tmp_path: Path, scrub: bool) -> None:
+    """A single job can reach the batches' work dir (../run, a sibling of its own): the next
+    batch run finds it there and empty, whether the runner scrubs after jobs or not."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    runner = Runner(tmp_path / "work", *(("--scrub", str(scratch)) if scrub else ()))
+    litter = "import os\nopen('../run/left', 'w').write('x')\nprint('littered')"
+    look = "import os\nprint(sorted(os.listdir('.')))"
+    try:
+        runner.receive()
+        single = runner.send(
+            json.dumps(Job(Program("python", litter), "", Limits()).to_wire(1)).encode()
+        )
+        batch = {
+            "id": 2,
+            "programs": [{"language": "python", "hash": "look", "source": look}],
+            "runs": [{"steps": [{"program": 0, "stdin": "", "limits": Limits().to_dict()}]}],
+        }
+        answer = runner.send(json.dumps(batch).encode())
+    finally:
+        runner.proc.terminate()
+        runner.proc.wait()
+    assert (single["status"], single["stdout"]) == ("ok", "littered\n")
+    assert (answer["results"][0]["status"], answer["results"][0]["stdout"]) == ("ok", "[]\n")
