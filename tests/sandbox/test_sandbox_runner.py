@@ -218,7 +218,9 @@ def test_scrub_empties_writable_places_after_each_job(
     r = start_runner("--scrub", str(scratch))
     answer = r.send(request(1, LITTER.format(scratch=str(scratch))))
     assert (answer["status"], "retire" in answer) == ("ok", False)
-    assert (list(scratch.iterdir()), list(work.iterdir())) == ([], [])
+    # Nothing of the job's is left; the batches' run dir stays, empty.
+    assert (list(scratch.iterdir()), list(work.iterdir())) == ([], [work / "run"])
+    assert list((work / "run").iterdir()) == []
     assert work.stat().st_mode & 0o777 == 0o711
 
 
