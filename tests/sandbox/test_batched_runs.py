@@ -20,7 +20,7 @@ from scaler.sandbox.jobs import Chain, Job, JobResult, run_chains
 from scaler.sandbox.process import ProcessSandbox
 from scaler.sandbox.runner import program_imports
 from tests.sandbox.conftest import DOCKER_MEMORY_MB, DOCKER_PIDS, job
-from tests.sandbox.test_sandbox_runner import Runner
+from tests.sandbox.test_sandbox_runner import Runner, request
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +183,15 @@ def test_cpp_runs_are_spawned_from_a_warm_child(warm: Any) -> None:
     assert [(r.status, r.stdout) for r in results] == [("ok", f"{2 * i}\n") for i in range(50)]
 
 
+def _python_batch(request_id: int, source: str, runs: int = 1) -> bytes:
+    """A raw batch request: ``runs`` runs of one Python program, on empty stdin."""
+    step = {"program": 0, "stdin": "", "limits": Limits().to_dict()}
+    program = {"language": "python", "hash": Program("python", source).hash, "source": source}
+    return json.dumps(
+        {"id": request_id, "programs": [program], "runs": [{"steps": [step]}] * runs}
+    ).encode()
+
+
 def test_a_run_reaches_the_same_recursion_depth_as_a_single_job(
     warm_process: Any, tmp_path: Path
 ) -> None:
@@ -193,15 +202,8 @@ def test_a_run_reaches_the_same_recursion_depth_as_a_single_job(
     runner = Runner(tmp_path)
     try:
         runner.receive()
-        single = runner.send(
-            json.dumps(Job(Program("python", depth), "", Limits()).to_wire(1)).encode()
-        )
-        batch = {
-            "id": 2,
-            "programs": [{"language": "python", "hash": "depth", "source": depth}],
-            "runs": [{"steps": [{"program": 0, "stdin": "", "limits": Limits().to_dict()}]}] * 2,
-        }
-        first = runner.send(json.dumps(batch).encode())
+        single = runner.send(request(1, depth))
+        first = runner.send(_python_batch(2, depth, runs=2))
         second = runner.receive()
     finally:
         runner.proc.terminate()
@@ -321,15 +323,8 @@ def test_a_batch_run_finds_its_dir_empty_after_a_single_job(tmp_path: Path, scru
     look = "import os\nprint(sorted(os.listdir('.')))"
     try:
         runner.receive()
-        single = runner.send(
-            json.dumps(Job(Program("python", litter), "", Limits()).to_wire(1)).encode()
-        )
-        batch = {
-            "id": 2,
-            "programs": [{"language": "python", "hash": "look", "source": look}],
-            "runs": [{"steps": [{"program": 0, "stdin": "", "limits": Limits().to_dict()}]}],
-        }
-        answer = runner.send(json.dumps(batch).encode())
+        single = runner.send(request(1, litter))
+        answer = runner.send(_python_batch(2, look))
     finally:
         runner.proc.terminate()
         runner.proc.wait()
