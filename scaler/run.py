@@ -276,7 +276,7 @@ def launch_loop_owner(
     if not isinstance(factory, LoopOwner):
         return False
     log.info("launching", trainer=config.trainer.name, steps=steps or config.steps)
-    factory.launch(config, steps=steps, out=out, plugins=plugins.spec)
+    factory.launch(config, steps=steps, out=out, plugins=plugins)
     return True
 
 

@@ -2,7 +2,7 @@
 
 Trainers are registered by name through ``scaler_register_trainers`` as factories
 ``factory(**options)``, the options coming from the ``[trainer]`` table of a run config. The
-simulator is the default one; the verl bridge is another.
+simulator is the default one; verl and TRL are the others.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from scaler.registry import Kind
 if TYPE_CHECKING:
     from scaler.config import RunConfig
     from scaler.curriculum.scheduler import Scheduler, StepReport
-    from scaler.registry import PluginSpec
+    from scaler.registry import PluginSet
 
 
 class Trainer(Protocol):
@@ -41,7 +41,7 @@ class Trainer(Protocol):
 
 @runtime_checkable
 class LoopOwner(Protocol):
-    """A trainer factory whose framework runs the training loop itself (verl).
+    """A trainer factory whose framework runs the training loop itself (verl, TRL).
 
     Such a trainer cannot be stepped by ``scaler run``'s loop: its framework pulls rows and
     reports scores on its own schedule. ``scaler run`` sees the ``launch`` attribute on the
@@ -55,11 +55,11 @@ class LoopOwner(Protocol):
         *,
         steps: int | None,
         out: Path | None,
-        plugins: PluginSpec,
+        plugins: PluginSet,
     ) -> None:
         """Run ``config`` to the end: ``steps`` overrides ``run.steps``; ``out`` is where
         checkpoints and the curriculum state go (a rerun with the same ``out`` resumes);
-        ``plugins`` is the plugin set every process of the run must load."""
+        ``plugins`` is the run's plugin set (its ``spec`` is what other processes load)."""
 
 
 #: What the registries hold: ``factory(**options) -> Trainer``, options from ``[trainer]``.

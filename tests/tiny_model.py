@@ -26,8 +26,14 @@ def vocabulary() -> list[str]:
     return [*SPECIAL, *WORDS, *(str(d) for d in range(100))]
 
 
-def build(path: Path, *, always: str | None = None, seed: int = 0) -> Path:
-    """Save a tiny Phi model and its tokenizer under ``path``; returns ``path``."""
+def build(
+    path: Path, *, always: str | None = None, favour: tuple[str, ...] = (), seed: int = 0
+) -> Path:
+    """Save a tiny Phi model and its tokenizer under ``path``; returns ``path``.
+
+    ``favour``: tokens the random model samples far more often than the rest (about half of
+    its tokens), so that its answers to a question of those tokens are sometimes right.
+    """
     import torch
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PhiConfig, PhiForCausalLM, PreTrainedTokenizerFast
@@ -64,6 +70,10 @@ def build(path: Path, *, always: str | None = None, seed: int = 0) -> Path:
             model.model.final_layernorm.bias.zero_()
             model.lm_head.bias.fill_(-30.0)
             model.lm_head.bias[vocab[always]] = 30.0
+    if favour:
+        with torch.no_grad():
+            for token in favour:
+                model.lm_head.bias[vocab[token]] = 4.0
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path

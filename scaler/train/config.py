@@ -161,25 +161,8 @@ def parse_options(
     values: dict[str, Any] = {}
     for key, value in options.items():
         field = f"{prefix}{key}"
-        if key not in _OPTION_TYPES:
-            raise ConfigError(
-                f"unknown option of the verl trainer; it takes {', '.join(_OPTION_TYPES)}",
-                path=source,
-                field=field,
-            )
-        kinds, name = _OPTION_TYPES[key]
-        if isinstance(value, bool) or not isinstance(value, kinds):
-            raise ConfigError(f"must be a {name}, got {value!r}", path=source, field=field)
-        if key in ("val_files", "logger"):
-            items = [value] if isinstance(value, str) else value
-            if not all(isinstance(item, str) and item for item in items):
-                raise ConfigError(
-                    f"must be a {name} (non-empty strings), got {value!r}",
-                    path=source,
-                    field=field,
-                )
-            value = tuple(items)
-        elif key in _POSITIVE and value < 1:
+        value = checked_option(key, value, _OPTION_TYPES, "the verl trainer", source, field)
+        if key in _POSITIVE and value < 1:
             raise ConfigError(f"must be >= 1, got {value!r}", path=source, field=field)
         elif key == "gpu_memory_utilization":
             if not 0 < value <= 1:
@@ -189,8 +172,6 @@ def parse_options(
             raise ConfigError(
                 f"must be one of {', '.join(DEVICES)}, got {value!r}", path=source, field=field
             )
-        elif isinstance(value, str) and not value.strip():
-            raise ConfigError("must not be empty", path=source, field=field)
         values[key] = value
     gpus = values.get("gpus_per_node", 8) * values.get("nnodes", 1)
     tp = values.get("tensor_parallel", 1)
@@ -206,3 +187,36 @@ def parse_options(
             f if Path(f).is_absolute() else str(base / f) for f in values["val_files"]
         )
     return values
+
+
+def checked_option(
+    key: str,
+    value: Any,
+    types: Mapping[str, tuple[tuple[type[Any], ...], str]],
+    owner: str,
+    source: str | None,
+    field: str,
+    hint: str = "",
+) -> Any:
+    """One option of a trainer's table, of a known name and its type: a list of strings (or one
+    string) becomes a tuple, and no string may be empty. ``types``: option -> (accepted types,
+    a readable type name); ``owner`` names the table's trainer in errors."""
+    if key not in types:
+        raise ConfigError(
+            f"unknown option of {owner}; it takes {', '.join(types)}{hint}",
+            path=source,
+            field=field,
+        )
+    kinds, name = types[key]
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise ConfigError(f"must be a {name}, got {value!r}", path=source, field=field)
+    if list in kinds:
+        items = [value] if isinstance(value, str) else value
+        if not all(isinstance(item, str) and item for item in items):
+            raise ConfigError(
+                f"must be a {name} (non-empty strings), got {value!r}", path=source, field=field
+            )
+        return tuple(items)
+    if isinstance(value, str) and not value.strip():
+        raise ConfigError("must not be empty", path=source, field=field)
+    return value

@@ -19,7 +19,7 @@ import attrs
 from scaler.config import Component, RunConfig
 from scaler.errors import ScalerError
 from scaler.logs import get_logger
-from scaler.registry import PluginSpec
+from scaler.registry import PluginSet, PluginSpec
 from scaler.train.config import FROM_RUN_CONFIG, TRAINER_NAME, TrainConfig, parse_options
 from scaler.train.preset import compose_overrides
 
@@ -201,7 +201,7 @@ class VerlTrainer:
         *,
         steps: int | None,
         out: Path | None,
-        plugins: PluginSpec,
+        plugins: PluginSet,
     ) -> None:
         """``scaler run CONFIG [--steps N] [--out DIR]``: ``scaler train`` with those two set.
 
@@ -213,4 +213,4 @@ class VerlTrainer:
         train_config = TrainConfig.from_run(config)
         if out is not None:
             train_config = attrs.evolve(train_config, checkpoint_dir=str(out))
-        train(train_config, plugins=plugins)
+        train(train_config, plugins=plugins.spec)

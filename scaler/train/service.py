@@ -98,13 +98,30 @@ class CurriculumService:
     def next_row(self) -> dict[str, Any]:
         """The next prompt as a verl row; plans a step when the last one is closed."""
         with self._lock:
-            if not self._queue and self._open:
-                self._wait_for_results()
-                if self._open:
-                    self._close()
             if not self._queue:
-                self._plan()
+                self._plan_after_closing()
             return self._queue.popleft()
+
+    def next_step_rows(self) -> list[dict[str, Any]]:
+        """Every row of the next step at once, for a trainer that generates a step together
+        (TRL): the step may hold fewer prompts than ``batch_size`` when instances failed."""
+        with self._lock:
+            if self._queue:
+                raise ScalerError(
+                    f"step {self._step} is being handed out row by row: "
+                    f"{len(self._queue)} rows left"
+                )
+            self._plan_after_closing()
+            rows = list(self._queue)
+            self._queue.clear()
+            return rows
+
+    def _plan_after_closing(self) -> None:
+        if self._open:
+            self._wait_for_results()
+            if self._open:
+                self._close()
+        self._plan()
 
     def _plan(self) -> None:
         plan = self.scheduler.next_step()
