@@ -12,8 +12,10 @@ accuracy over levels is noisy and not always monotone; a lucky high level after 
 should not move the frontier up.
 
 Evaluations of a real model take hours, so every scored instance is appended to a JSONL results
-file as soon as its batch is verified, and a second run with the same file asks only what the
-file lacks: a killed run resumes where it stopped.
+file as soon as its call is verified, and a second run with the same file asks only what the
+file lacks: a killed run resumes where it stopped. Calls hold whole (env, level) groups (up to
+``batch`` prompts), so a kill loses only the groups of the call in flight: one group where
+``batch`` is at most ``n``.
 """
 
 from __future__ import annotations
@@ -41,8 +43,9 @@ Z95 = 1.959963984540054
 #: The accuracy an environment's frontier level must reach.
 FRONTIER_ACCURACY = 0.5
 
-#: Instances asked per call of the policy: enough to keep a server busy, few enough that a
-#: killed run loses little (results are written after each batch).
+#: Instances asked per call of the policy at most: enough to keep a server busy or a batched
+#: policy's rows full, few enough that a killed run loses little (results are written after
+#: each call).
 DEFAULT_BATCH = 64
 
 #: A results-file line's identity: (env id, env version, level, seed).
@@ -199,10 +202,13 @@ def append_lines(path: Path, records: Iterable[dict[str, Any]]) -> None:
     if not text:
         return
     with path.open("a+b") as handle:
-        handle.seek(0)
-        data = handle.read()
-        if data and not data.endswith(b"\n"):
-            handle.truncate(data.rfind(b"\n") + 1)
+        size = handle.seek(0, 2)
+        if size:
+            handle.seek(size - 1)
+            if handle.read(1) != b"\n":
+                # Only after a kill: the file is read whole to find the last complete line.
+                handle.seek(0)
+                handle.truncate(handle.read().rfind(b"\n") + 1)
         handle.write(text.encode("utf-8"))
         handle.flush()
 
@@ -249,8 +255,7 @@ def evaluate_envs(
     pending = [r for r in wanted if (r.env.id, r.env.version, r.level, r.seed) not in records]
     resumed = len(wanted) - len(pending)
 
-    for start in range(0, len(pending), batch):
-        chunk = pending[start : start + batch]
+    for chunk in calls(pending, batch):
         instances = factory.make(chunk)
         answers = policy.generate([i.messages for i in instances], 1)
         if len(answers) != len(instances) or any(len(a) < 1 for a in answers):
@@ -300,6 +305,35 @@ def evaluate_envs(
     return EnvEvaluation(
         policy.name, settings, n, seed, tuple(results), asked=len(pending), resumed=resumed
     )
+
+
+def calls(pending: Sequence[Request], batch: int) -> Iterator[list[Request]]:
+    """``pending`` (in env, level, seed order) as the policy's calls: whole (env, level) groups
+    packed up to ``batch`` prompts (a larger group split into calls of ``batch``), so that a
+    killed evaluation loses only the groups of the call in flight, never part of one before."""
+    chunk: list[Request] = []
+    for group in by_group(pending):
+        if chunk and len(chunk) + len(group) > batch:
+            yield chunk
+            chunk = []
+        while len(group) > batch:
+            yield group[:batch]
+            group = group[batch:]
+        chunk.extend(group)
+    if chunk:
+        yield chunk
+
+
+def by_group(requests: Sequence[Request]) -> Iterator[list[Request]]:
+    """Runs of ``requests`` of the same (env, level)."""
+    run: list[Request] = []
+    for request in requests:
+        if run and (request.env.id, request.level) != (run[-1].env.id, run[-1].level):
+            yield run
+            run = []
+        run.append(request)
+    if run:
+        yield run
 
 
 def render_markdown(evaluation: EnvEvaluation) -> str:

@@ -8,6 +8,7 @@ the server seeing nothing.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator
@@ -19,13 +20,14 @@ import pytest
 
 from scaler.errors import ScalerError
 from scaler.evaluate.envs import (
+    calls,
     evaluate_envs,
     frontier_level,
     render_markdown,
     wilson_interval,
 )
 from scaler.evaluate.policies import OpenAIPolicy, Policy
-from scaler.instances import InstanceFactory
+from scaler.instances import InstanceFactory, Request
 from scaler.model import ENVIRONMENTS, EnvSpec
 from scaler.plugins import Plugins
 
@@ -240,6 +242,55 @@ def test_a_killed_run_resumes_where_it_stopped(
     assert {(r["env"], r["level"], r["seed"]) for r in now} == {
         (e, level, s) for e in ENVS for level in LEVELS for s in range(N)
     }
+
+
+def test_calls_hold_whole_groups_up_to_the_batch(envs: list[EnvSpec]) -> None:
+    pending = [Request(env, level, s) for env in envs for level in LEVELS for s in range(N)]
+    # 6 groups of 4: two whole groups per call of 9 (not 9, 9, 6 cutting groups), one per call
+    # of 4, all in one call of 64; a group larger than the batch split into calls of the batch.
+    assert [len(chunk) for chunk in calls(pending, 9)] == [8, 8, 8]
+    assert [len(chunk) for chunk in calls(pending, 4)] == [4] * 6
+    assert [len(chunk) for chunk in calls(pending, 64)] == [24]
+    assert [len(chunk) for chunk in calls(pending, 3)] == [3, 1] * 6
+    for batch in (1, 3, 4, 9, 64):
+        chunks = list(calls(pending, batch))
+        assert [r for chunk in chunks for r in chunk] == pending
+        if batch >= N:
+            spans = [{(r.env.id, r.level) for r in chunk} for chunk in chunks]
+            assert all(not a & b for a, b in itertools.pairwise(spans))
+
+
+def test_a_killed_run_loses_only_the_groups_of_the_call_in_flight(
+    server: GradingServer,
+    factory: InstanceFactory,
+    envs: list[EnvSpec],
+    plugins: Plugins,
+    tmp_path: Path,
+) -> None:
+    teach(server, factory, envs)
+    results = tmp_path / "results.jsonl"
+
+    class Killed(Exception):
+        pass
+
+    def kill_at_the_third_call(record: dict[str, Any]) -> None:
+        if server.requests > 2 * N:
+            raise Killed
+
+    with pytest.raises(Killed):
+        evaluate_envs(
+            policy(server), envs, factory, plugins, levels=LEVELS, n=N,
+            results_path=results, on_result=kill_at_the_third_call, batch=N,
+        )  # fmt: skip
+    kept = [json.loads(line) for line in results.read_text().splitlines()]
+    # The third call's group was written before its first result reached the callback: three
+    # whole groups are in the file, and no part of another.
+    groups = {(r["env"], r["level"]) for r in kept}
+    assert len(kept) == 3 * N and len(groups) == 3
+    resumed = evaluate_envs(
+        policy(server), envs, factory, plugins, levels=LEVELS, n=N, results_path=results, batch=N
+    )
+    assert (resumed.asked, resumed.resumed) == (3 * N, 3 * N)
 
 
 def test_a_results_file_of_other_settings_is_refused(
