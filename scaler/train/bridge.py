@@ -87,6 +87,16 @@ class CurriculumActor:
     def step(self) -> int:
         return self.service.scheduler.step
 
+    def scalars(self, step: int) -> dict[str, float]:
+        """The figures of closed step ``step`` for a tracker (``scaler.train.tracking``); none
+        while it is open."""
+        from scaler.curriculum.metrics import scalars
+
+        for report in reversed(self.service.reports):
+            if report.step == step:
+                return scalars(report)
+        return {}
+
     def step_reports(self) -> list[dict[str, Any]]:
         return [report.to_dict() for report in self.service.reports]
 

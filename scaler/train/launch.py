@@ -25,6 +25,12 @@ from scaler.train.preset import compose_overrides
 
 log = get_logger(__name__)
 
+#: verl imports the modules this variable lists in every process that imports verl.
+EXTERNAL_MODULES = "VERL_USE_EXTERNAL_MODULES"
+#: Adds the curriculum's figures to verl's tracker (``scaler.train.tracking``; named, not
+#: imported: importing it needs verl).
+TRACKING_MODULE = "scaler.train.tracking"
+
 
 def plan(config: TrainConfig, overrides: Sequence[str] = ()) -> list[str]:
     """verl overrides: the paper's preset, then the config's options, then ``overrides``.
@@ -84,10 +90,16 @@ def train(
     config.require_model()
     environment: dict[str, str] = {}
     if config.device == "cpu":
-        # Before verl is first imported here: its __init__ reads these.
         environment = dict(CPU_ENVIRONMENT)
-        os.environ.update(environment)
         os.environ.pop("CUDA_VISIBLE_DEVICES", None)  # would hide the one "GPU" Ray is told of
+    # Every verl process loads these (the curriculum's figures in verl's tracker), after any a
+    # user set. Before verl is first imported here: its __init__ reads them.
+    environment[EXTERNAL_MODULES] = external_modules(
+        os.environ.get(EXTERNAL_MODULES, ""),
+        environment.get(EXTERNAL_MODULES, ""),
+        TRACKING_MODULE,
+    )
+    os.environ.update(environment)
     composed = validate(plan(config, overrides))
     ray = _ray()
     from omegaconf import OmegaConf
@@ -160,6 +172,12 @@ def train(
         states=str(states),
     )
     return reports
+
+
+def external_modules(*lists: str) -> str:
+    """Comma-separated module lists joined, each module once, in order."""
+    names = [name.strip() for text in lists for name in text.split(",") if name.strip()]
+    return ",".join(dict.fromkeys(names))
 
 
 def reward_failure(actor: Any) -> str | None:

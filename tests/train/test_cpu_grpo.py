@@ -130,6 +130,10 @@ def test_two_grpo_steps_then_a_resumed_third(model: Path, tmp_path: Path) -> Non
         assert data["actor/grad_norm"] > 0, "the update had a gradient"
         # The rollout server sampled with the weights the actor had at that step (synced).
         assert data["training/rollout_probs_diff_max"] < 1e-3
+        # verl's tracker got the curriculum's figures of the same step (scaler.train.tracking).
+        assert data["curriculum/mean_accuracy"] == report["mean_accuracy"]
+        assert data["curriculum/informative_share"] == report["informative_fraction"]
+        assert data["curriculum/active_envs"] == len(report["active"])
     assert (checkpoints / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
     assert CurriculumState.load(states / "step_2.json").step == 2
     assert (states / "report.md").exists() and (states / "difficulty.png").exists()
