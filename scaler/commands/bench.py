@@ -278,6 +278,89 @@ def bench_policy(policy_spec: str, options: tuple[str, ...], count: int, seed: i
     )
 
 
+@bench.command("ray-nodes")
+@click.option(
+    "--nodes",
+    "node_counts",
+    default="1,2",
+    show_default=True,
+    help="Node counts to measure the ray backend on, comma-separated.",
+)
+@click.option(
+    "--local-nodes",
+    type=click.IntRange(min=1),
+    help="Start this many Ray nodes on this machine for the run (they share its cores); "
+    "default: join the cluster RAY_ADDRESS or --ray-address names.",
+)
+@click.option(
+    "--cpus-per-node",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPUs each --local-nodes node declares.",
+)
+@click.option(
+    "-n",
+    "count",
+    type=click.IntRange(min=1),
+    default=648,
+    show_default=True,
+    help="Instances of the builtin pack per measurement.",
+)
+@click.option(
+    "--levels",
+    type=click.Choice(["middle", "mixed"]),
+    default="middle",
+    show_default=True,
+    help="Each env at its middle level, or at levels drawn from its table.",
+)
+@backend_option
+@json_option
+def bench_ray_nodes(
+    node_counts: str,
+    local_nodes: int | None,
+    cpus_per_node: int,
+    count: int,
+    levels: str,
+    backend: str,
+    as_json: bool,
+) -> None:
+    """Instances a second through the ray backend on 1, 2, ... nodes, against the node's own
+    backend (--backend) alone, in one run.
+
+    \b
+    On a cluster (docs/sandbox.md, "On a Ray cluster"):
+      scaler bench ray-nodes --ray-address auto --nodes 1,2,4,8 --json
+    On this machine (a check of the benchmark and of Ray's overhead, not of scaling):
+      scaler bench ray-nodes --local-nodes 2 --backend process
+    """
+    import contextlib
+
+    from scaler.perf.ray_nodes import local_cluster, run_ray_nodes_benchmark
+
+    try:
+        counts = [int(item) for item in node_counts.split(",") if item.strip()]
+    except ValueError as exc:
+        raise click.BadParameter(f"{node_counts!r}: {exc}", param_hint="--nodes") from exc
+    if not counts or min(counts) < 1:
+        raise click.BadParameter("give node counts >= 1, e.g. 1,2,4", param_hint="--nodes")
+    cluster = local_cluster(local_nodes, cpus_per_node) if local_nodes else contextlib.nullcontext()
+    with cluster:
+        report = run_ray_nodes_benchmark(plugins_of_run(), counts, count, levels, backend)
+    if as_json:
+        print_json(report)
+        return
+    local = report["local"]
+    click.echo(
+        f"{local['backend']} alone: {local['instances_per_s']:.0f}/s ({local['workers']} workers)"
+    )
+    for step in report["ray"]:
+        click.echo(
+            f"ray on {step['nodes']} nodes ({step['workers']} workers): "
+            f"{step['instances_per_s']:.0f}/s, {step['speedup_over_local']:.2f}x"
+        )
+
+
 @hookimpl
 def scaler_register_commands(cli: click.Group) -> None:
     cli.add_command(bench)

@@ -7,9 +7,10 @@ same JSON, ``open_sandbox("auto")`` makes the same choice with the same warning.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 import structlog
@@ -196,13 +197,33 @@ trials_option = click.option(
     show_default=True,
     help="Breadth trials and depth runs per environment.",
 )
-backend_option = click.option(
-    "--backend",
-    default="auto",
-    show_default=True,
-    help="Sandbox backend that runs generators and solutions: auto (docker when the engine "
-    "answers and the image is built, else process), docker, process, or a plugin's.",
-)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def backend_option(command: F) -> F:
+    """``--backend NAME``, and ``--ray-address`` for ``--backend ray``."""
+    command = click.option(
+        "--ray-address",
+        metavar="ADDR",
+        expose_value=False,
+        callback=_join_ray,
+        help="With --backend ray: the Ray cluster to join (auto, HOST:PORT, ray://...); "
+        "default: RAY_ADDRESS, else a local cluster started for this command.",
+    )(command)
+    return click.option(
+        "--backend",
+        default="auto",
+        show_default=True,
+        help="Sandbox backend that runs generators and solutions: auto (docker when the engine "
+        "answers and the image is built, else process), docker, process, ray (every node of a "
+        "Ray cluster, each on its own auto), or a plugin's.",
+    )(command)
+
+
+def _join_ray(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """Ray reads the cluster's address from ``RAY_ADDRESS`` (the ray backend passes none)."""
+    if value:
+        os.environ["RAY_ADDRESS"] = value
 
 
 def progress_bar() -> Progress:

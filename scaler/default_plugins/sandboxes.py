@@ -20,8 +20,15 @@ def docker_sandbox(*, plugins: PluginSet, **options: Any) -> Sandbox:
     return DockerSandbox(**options)
 
 
+def ray_sandbox(*, plugins: PluginSet, **options: Any) -> Sandbox:
+    from scaler.sandbox.ray_cluster import RaySandbox
+
+    return RaySandbox(plugins=plugins, **options)
+
+
 @hookimpl
 def scaler_register_sandboxes(register: Register[SandboxFactory]) -> None:
     register("docker", docker_sandbox)
     register("process", process_sandbox)
     register("auto", auto_sandbox)
+    register("ray", ray_sandbox)

@@ -364,7 +364,9 @@ NAIVE: dict[str, type[_PerCall]] = {
 }
 
 
-def _measure(sandbox: Any, plugins: PluginSet, requests: Sequence[Request]) -> dict[str, float]:
+def measure_sandbox(
+    sandbox: Any, plugins: PluginSet, requests: Sequence[Request]
+) -> dict[str, float]:
     """Builds first (naive baselines: nothing else of theirs outlives a call) or warms up
     (ours, in-process: C++ builds, compiled code, fork paths), then measures."""
     factory = InstanceFactory(sandbox, plugins)
@@ -418,15 +420,15 @@ def run_instance_benchmark(
     with open_bench_sandbox(backend, make_sandbox, workers) as sandbox:
         name = sandbox.name
         parallel = workers_of(sandbox)
-        ours = _measure(sandbox, plugins, requests)
+        ours = measure_sandbox(sandbox, plugins, requests)
     if name == InProcess.name:
         in_process = ours
     else:
         with InProcess() as in_process_sandbox:
-            in_process = _measure(in_process_sandbox, plugins, requests)
+            in_process = measure_sandbox(in_process_sandbox, plugins, requests)
     baseline_name = BASELINES.get(name, "naive-subprocess")
     with NAIVE[baseline_name](parallel) as baseline_sandbox:
-        baseline = _measure(
+        baseline = measure_sandbox(
             baseline_sandbox, plugins, mixed_requests(envs, baseline_count, 1, levels)
         )
     limit = in_process["instances_per_s"] * parallel
