@@ -148,6 +148,10 @@ class Synthesis:
                 if name != "auto":
                     plugins.get(kind, name)
             self.measure = input_measure(tokenizer)
+            try:
+                self.pool.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ScalerError(f"{self.pool}: cannot make its directory: {exc}") from exc
             self.journal = Journal(journal_path(self.pool))
         except BaseException:
             self._close_llm()

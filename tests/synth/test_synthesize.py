@@ -111,3 +111,17 @@ def test_bad_input_is_refused_before_any_file_is_written(plugins: Plugins, tmp_p
     with pytest.raises(ScalerError, match="client made by name"):
         Synthesis([problems], pool, plugins, llm=Given(str(RECORDINGS)), llm_options={"x": 1})
     assert list(tmp_path.iterdir()) == [problems]
+
+
+def test_the_pools_directory_is_made_and_a_file_in_its_way_named(
+    plugins: Plugins, tmp_path: Path
+) -> None:
+    problems = problems_file(tmp_path, PICKED)
+    nested = tmp_path / "runs" / "today" / "pool.jsonl"
+    with Synthesis([problems], nested, plugins):
+        pass
+    assert (nested.parent / "pool.journal.jsonl").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ScalerError, match=r"file/pool.jsonl: cannot make its directory"):
+        Synthesis([problems], blocker / "pool.jsonl", plugins)
