@@ -8,9 +8,12 @@ whose actor dies under it twice is answered failed instead of retried forever.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,9 +25,10 @@ from scaler.plugins import Plugins
 from scaler.sandbox.jobs import Chain, Job
 from scaler.sandbox.process import ProcessSandbox
 from scaler.synth.validate import validate_pool
-from tests.conftest import OFFICIAL_POOL, require_shared
+from tests.conftest import OFFICIAL_POOL, ROOT, require_shared
 from tests.sandbox import test_hostile as hostile
 from tests.sandbox.conftest import assert_serves, job
+from tests.synth.test_pipeline import PROBLEMS, RECORDINGS
 
 pytestmark = pytest.mark.ray
 ray = pytest.importorskip("ray", reason="Ray is not installed (the ray tox env has it)")
@@ -195,3 +199,22 @@ def test_a_command_joins_a_running_cluster_with_ray_address(
     assert out == expected
     # one actor on each node, each on its node's auto backend
     assert err.count("sandbox actor") == 2 and not ray.is_initialized()
+
+
+def test_synth_against_a_running_cluster_makes_the_pool_one_machine_makes(
+    nodes: Any, tmp_path: Path
+) -> None:
+    """The fixtures' synthesis (recorded LLM answers) through ``--backend ray --ray-address``,
+    as docs/sandbox.md says to run it, against the same on the process backend alone."""
+    pools = {}
+    for backend in ("process", "ray"):
+        out = tmp_path / backend / "pool.jsonl"
+        done = subprocess.run(
+            [sys.executable, "-m", "scaler", "synth", str(PROBLEMS), "-o", str(out),
+             "--llm", f"replay:{RECORDINGS}", "--trials", "20", "--workers", "3",
+             "--backend", backend, "--ray-address", nodes.address, "--json"],
+            capture_output=True, text=True, cwd=ROOT, timeout=900,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        pools[backend] = out.read_bytes()
+    assert pools["ray"] == pools["process"] and pools["ray"]
