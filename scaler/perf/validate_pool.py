@@ -29,18 +29,18 @@ WARMUP_LIMITS = Limits(cpu_s=0.5, wall_s=1.0)
 TIMINGS = frozenset({"cpu_s", "wall_s", "max_cpu_s", "median_cpu_s"})
 
 
-def _without_timings(value: Any) -> Any:
+def without_timings(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: _without_timings(v) for k, v in value.items() if k not in TIMINGS}
+        return {k: without_timings(v) for k, v in value.items() if k not in TIMINGS}
     if isinstance(value, list):
-        return [_without_timings(v) for v in value]
+        return [without_timings(v) for v in value]
     return value
 
 
 def verdicts_sha256(cards: Sequence[EnvCard]) -> str:
     """The cards' content (checks, reasons, details, level figures, recalibrated tables)
     without the timings, hashed: equal for runs that reached the same results."""
-    return content_hash(_without_timings([card.to_dict() for card in cards]))
+    return content_hash(without_timings([card.to_dict() for card in cards]))
 
 
 def measure_pool(

@@ -8,6 +8,7 @@ whose actor dies under it twice is answered failed instead of retried forever.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -18,13 +19,12 @@ from typing import Any
 
 import pytest
 
-from scaler.catalog import pool_envs
-from scaler.model import Limits, Program
-from scaler.perf.validate_pool import verdicts_sha256
+from scaler.curriculum.metrics import read_metrics
+from scaler.model import Limits, Program, content_hash
+from scaler.perf.validate_pool import without_timings
 from scaler.plugins import Plugins
 from scaler.sandbox.jobs import Chain, Job
 from scaler.sandbox.process import ProcessSandbox
-from scaler.synth.validate import validate_pool
 from tests.conftest import OFFICIAL_POOL, ROOT, require_shared
 from tests.sandbox import test_hostile as hostile
 from tests.sandbox.conftest import assert_serves, job
@@ -174,17 +174,26 @@ def test_hostile_programs_through_ray_end_as_on_the_nodes_own_backend(cluster: A
         assert_serves(sandbox)
 
 
-def test_validating_the_official_sample_through_ray_concludes_as_the_process_backend(
-    cluster: Any,
+def test_scaler_validate_against_a_running_cluster_concludes_as_the_process_backend(
+    nodes: Any, tmp_path: Path
 ) -> None:
-    plugins = Plugins.load(environ={})
-    envs = pool_envs(plugins, require_shared(OFFICIAL_POOL), None)
-    with ProcessSandbox(workers=2) as local:
-        expected = validate_pool(envs, local, plugins)
-    with _sandbox() as sandbox:
-        cards = validate_pool(envs, sandbox, plugins)
-    assert verdicts_sha256(cards) == verdicts_sha256(expected)
-    assert [card.ok for card in cards] == [card.ok for card in expected]
+    """``scaler validate`` on the official sample through ``--backend ray --ray-address``:
+    the same cards (checks, reasons, figures, recalibrated tables) as the process backend
+    alone, timings aside."""
+    pool = require_shared(OFFICIAL_POOL)
+    cards = {}
+    for backend in ("process", "ray"):
+        done = subprocess.run(
+            [sys.executable, "-m", "scaler", "validate", str(pool), "--workers", "2",
+             "--backend", backend, "--ray-address", nodes.address, "--json"],
+            capture_output=True, text=True, cwd=tmp_path, timeout=900,
+        )  # fmt: skip
+        assert done.returncode in (0, 1), done.stderr[-3000:]  # 1: some envs fail a check
+        cards[backend] = json.loads(done.stdout)
+    assert content_hash(without_timings(cards["ray"])) == content_hash(
+        without_timings(cards["process"])
+    )
+    assert [card["ok"] for card in cards["ray"]].count(True) == 3
 
 
 def test_a_command_joins_a_running_cluster_with_ray_address(
@@ -218,3 +227,29 @@ def test_synth_against_a_running_cluster_makes_the_pool_one_machine_makes(
         assert done.returncode == 0, done.stderr[-3000:]
         pools[backend] = out.read_bytes()
     assert pools["ray"] == pools["process"] and pools["ray"]
+
+
+def test_a_run_makes_its_curriculums_instances_on_the_cluster(
+    nodes: Any, run: Any, tmp_path: Path
+) -> None:
+    """``[sandbox] name = "ray"`` in a run config: the curriculum's instances come from the
+    cluster, and the run (simulated learner) is step for step the one the process backend gives."""
+    steps = {}
+    for name, table in (
+        ("process", 'name = "process"'),
+        ("ray", f'name = "ray"\naddress = "{nodes.address}"\nbackend = "process"'),
+    ):
+        config = tmp_path / f"{name}.toml"
+        config.write_text(
+            f'[run]\nsteps = 3\nbatch_size = 4\n\n[pool]\nenvs = ["gcd-lcm", "lis-length"]\n\n'
+            f"[sandbox]\n{table}\n",
+            encoding="utf-8",
+        )
+        code, _, err = run("run", str(config), "--out", str(tmp_path / name))
+        assert code == 0, err
+        steps[name] = [
+            {k: v for k, v in record.items() if not k.endswith("_s")}
+            for record in read_metrics(tmp_path / name / "metrics.jsonl")
+        ]
+    assert steps["ray"] == steps["process"] and len(steps["ray"]) == 3
+    assert not ray.is_initialized()
