@@ -107,6 +107,11 @@ class CurriculumGRPOTrainer(GRPOTrainer):
     def _curriculum_rows(self, count: int) -> list[dict[str, Any]]:
         rollouts = self.num_generations
         rows = self.service.next_step_rows()
+        if not rows:
+            raise ScalerError(
+                f"step {self.service.scheduler.step + 1} has no instance: every one failed "
+                "to generate (the log says why)"
+            )
         if count % rollouts or len(rows) > count // rollouts:
             raise ScalerError(
                 f"a generation batch of {count} completions cannot hold "
