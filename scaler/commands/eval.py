@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from scaler.commands import common as app
+from scaler.evaluate.envs import DEFAULT_BATCH
 from scaler.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -30,6 +31,15 @@ if TYPE_CHECKING:
 @click.option("-n", "count", type=click.IntRange(min=1), default=8, show_default=True,
               help="Instances per (env, level).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Prompts per call of the policy, whole (env, level) groups. Results are written "
+    "after each call, so a kill loses the groups of the call in flight: with --batch at most "
+    "-n, one group, at the cost of batching.",
+)
 @click.option(
     "--bench",
     "bench_files",
@@ -55,6 +65,7 @@ def eval_command(
     levels: str | None,
     count: int,
     seed: int,
+    batch: int,
     bench_files: tuple[Path, ...],
     k: int,
     out: Path,
@@ -83,7 +94,7 @@ def eval_command(
     if bench_files:
         _bench(policy, bench_files, k, out, as_json)
     else:
-        _envs(policy, pool, env_ids, levels, count, seed, out, backend, as_json)
+        _envs(policy, pool, env_ids, levels, count, seed, batch, out, backend, as_json)
 
 
 def _bench(policy: Policy, files: tuple[Path, ...], k: int, out: Path, as_json: bool) -> None:
@@ -116,6 +127,7 @@ def _envs(
     levels: str | None,
     count: int,
     seed: int,
+    batch: int,
     out: Path,
     backend: str,
     as_json: bool,
@@ -146,6 +158,7 @@ def _envs(
             n=count,
             seed=seed,
             on_result=advance,
+            batch=batch,
         )
     if as_json:
         app.print_json(evaluation.to_dict())

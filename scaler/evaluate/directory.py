@@ -20,7 +20,7 @@ import attrs
 from scaler.catalog import available_envs
 from scaler.evaluate.avg_at_k import BenchResult, evaluate_benchmark
 from scaler.evaluate.benchmarks import Benchmark, load_benchmark
-from scaler.evaluate.envs import EnvEvaluation, evaluate_envs, render_markdown
+from scaler.evaluate.envs import DEFAULT_BATCH, EnvEvaluation, evaluate_envs, render_markdown
 from scaler.instances import InstanceFactory
 from scaler.sandbox.use import use_sandbox
 
@@ -44,9 +44,11 @@ def evaluate_envs_into(
     n: int = 8,
     seed: int = 0,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    batch: int = DEFAULT_BATCH,
 ) -> EnvEvaluation:
     """``n`` instances of every env in ``envs`` (default: every installed one) at every level
-    in ``levels`` (default: all of each env's), asked once each, into the directory ``out``.
+    in ``levels`` (default: all of each env's), asked once each, into the directory ``out``,
+    ``batch`` prompts (whole groups) per call of the policy.
 
     ``sandbox`` makes the instances: a backend's name, made here and closed after, or an open
     sandbox, which stays open. ``on_result`` hears each newly scored results line (progress).
@@ -65,6 +67,7 @@ def evaluate_envs_into(
             seed=seed,
             results_path=directory / RESULTS,
             on_result=on_result,
+            batch=batch,
         )
     from scaler.evaluate.plots import accuracy_plot
 

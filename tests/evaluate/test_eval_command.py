@@ -45,6 +45,13 @@ def test_eval_envs_writes_results_report_plot_and_resumes(
     code, stdout, err = run(*args)
     assert code == 0, err
     assert server.requests == asked and json.loads(stdout)["resumed"] == 24
+    # One (env, level) group per call, into a fresh directory: the same accuracies.
+    server.given.clear()
+    one_group = [arg if arg != str(out) else str(tmp_path / "by-group") for arg in args]
+    code, stdout, err = run(*one_group, "--batch", "4")
+    assert code == 0, err
+    accuracies = [[lv["acc"] for lv in env["levels"]] for env in json.loads(stdout)["envs"]]
+    assert accuracies == [[lv["acc"] for lv in env["levels"]] for env in data["envs"]]
 
 
 class AnswerServer:
