@@ -2,10 +2,10 @@
 
 Each node gets ``actors_per_node`` sandbox actors, each wrapping that node's own backend
 (``auto``: docker where its engine answers and the image is built, else process; the choice
-and its reason are reported per actor). A batch is cut into one contiguous part per actor,
-sized by the actor's workers: a pool lists a program's jobs together, so contiguous parts keep
-them together, where a warm child or a built binary serves them all. Results come back once
-each, in job order.
+and its reason are logged per actor and kept in ``describe()``). A batch is cut into one
+contiguous part per actor, sized by the actor's workers: a pool lists a program's jobs
+together, so contiguous parts keep them together, where a warm child or a built binary serves
+them all. Results come back once each, in job order.
 
 Faults: an actor that dies under a part (its node lost, its process killed) has that part's
 unfinished chains sent again, each alone, to the actors left; a chain that kills its actor
@@ -51,6 +51,8 @@ class ActorInfo:
     host: str
     backend: str
     workers: int
+    #: Why this backend: auto's reason on that node, or "named" when the options named it.
+    reason: str
 
 
 class SandboxActor:
@@ -65,16 +67,24 @@ class SandboxActor:
     ) -> None:
         import ray
 
-        from scaler.sandbox.selection import build_sandbox
+        from scaler.sandbox.selection import build_sandbox, diagnose
 
         # The driver's plugin set, loaded here from its spec by the driver's own loader: a
         # node's backend may be a plugin's.
-        self.sandbox = build_sandbox(load(spec), backend, dict(options))
+        plugins = load(spec)
+        reason = "named"
+        if backend == "auto":
+            choice = diagnose(plugins)[1]
+            backend, reason = choice.backend, choice.reason
+            if backend == "process":
+                options = {k: v for k, v in options.items() if k != "image"}
+        self.sandbox = build_sandbox(plugins, backend, dict(options))
         self.info = ActorInfo(
             node=ray.get_runtime_context().get_node_id(),
             host=os.uname().nodename,
             backend=self.sandbox.name,
             workers=int(getattr(self.sandbox, "workers", 1) or 1),
+            reason=reason,
         )
 
     def describe(self) -> ActorInfo:
@@ -128,11 +138,25 @@ class RaySandbox:
             raise ConfigError(f"must be a whole number >= 1, got {nodes!r}", field="nodes")
         if backend == self.name:
             raise ConfigError("a node's backend cannot be ray itself", field="backend")
+        load = getattr(type(plugins), "from_spec", None)
+        if load is None:
+            raise ScalerError(
+                f"the ray backend loads the plugin set again on every node: "
+                f"{type(plugins).__name__} has no from_spec (scaler.plugins.Plugins has)"
+            )
         try:
             import ray
         except ImportError as exc:
             raise ScalerError(f"the ray sandbox backend needs Ray: {INSTALL_HINT}") from exc
         self._ray = ray
+        self._load: Callable[[PluginSpec], PluginSet] = load
+        self.spec: PluginSpec = plugins.spec
+        self.backend = backend
+        self.actors_per_node = actors_per_node
+        self.nodes = nodes
+        self.options = dict(options)
+        self.actors: list[_Actor] = []
+        self._lock = threading.Lock()
         self._started_ray = False
         if not ray.is_initialized():
             ray.init(
@@ -142,21 +166,12 @@ class RaySandbox:
                 log_to_driver=False,
             )
             self._started_ray = True
-        self.backend = backend
-        self.actors_per_node = actors_per_node
-        self.nodes = nodes
-        self.options = dict(options)
-        self.spec: PluginSpec = plugins.spec
-        load = getattr(type(plugins), "from_spec", None)
-        if load is None:
-            raise ScalerError(
-                f"the ray backend loads the plugin set again on every node: "
-                f"{type(plugins).__name__} has no from_spec (scaler.plugins.Plugins has)"
-            )
-        self._load: Callable[[PluginSpec], PluginSet] = load
-        self.actors: list[_Actor] = []
-        self._lock = threading.Lock()
-        self._start_actors()
+        try:
+            self._start_actors()
+        except BaseException:
+            if self._started_ray:
+                ray.shutdown()
+            raise
 
     @property
     def workers(self) -> int:
@@ -205,6 +220,7 @@ class RaySandbox:
                 host=info.host,
                 backend=info.backend,
                 workers=info.workers,
+                reason=info.reason,
             )
         if not actors:
             raise ScalerError("no sandbox actor could start on any node of the Ray cluster")

@@ -219,7 +219,13 @@ def train_grpo(config: TrlConfig, plugins: PluginSet, title: str = "") -> list[S
             trainer.add_callback(LogLines())
             trainer.train(resume_from_checkpoint=None if checkpoint is None else str(checkpoint))
             trainer.save_model(str(out / "model"))
-            service.finish(title)
+            files = service.finish(title)
+            log.info(
+                "trl finished",
+                step=scheduler.step,
+                model=str(out / "model"),
+                report=str(files[0]) if files else None,
+            )
             return list(service.reports)
         finally:
             scheduler.close()

@@ -84,6 +84,7 @@ def test_jobs_spread_over_both_nodes_give_the_process_backends_results(cluster: 
     with _sandbox() as sandbox:
         assert len({info.node for info in sandbox.describe()}) == 2
         assert {info.backend for info in sandbox.describe()} == {"process"}
+        assert {info.reason for info in sandbox.describe()} == {"named"}
         assert sandbox.workers == 4
         assert _plain(sandbox.run_batch(jobs)) == _plain(expected)
         chains = [
@@ -199,15 +200,19 @@ def test_scaler_validate_against_a_running_cluster_concludes_as_the_process_back
 def test_a_command_joins_a_running_cluster_with_ray_address(
     nodes: Any, run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    # --ray-address sets RAY_ADDRESS in this process: recorded here, so it is unset after.
+    monkeypatch.setenv("RAY_ADDRESS", "unset-after-the-test")
+    monkeypatch.delenv("RAY_ADDRESS")
     sample = ("envs", "sample", "gcd-lcm", "-l", "3", "-s", "5", "-n", "6", "--json")
     code, expected, err = run(*sample, "--backend", "process")
     assert code == 0, err
     code, out, err = run("-v", *sample, "--backend", "ray", "--ray-address", nodes.address)
     assert code == 0, err
     assert out == expected
-    # one actor on each node, each on its node's auto backend
-    assert err.count("sandbox actor") == 2 and not ray.is_initialized()
+    # one actor on each node, each on its node's auto backend, saying why
+    assert (
+        err.count("sandbox actor") == 2 and err.count("reason=") == 2 and not ray.is_initialized()
+    )
 
 
 def test_synth_against_a_running_cluster_makes_the_pool_one_machine_makes(
