@@ -182,12 +182,7 @@ def train_grpo(config: TrlConfig, plugins: PluginSet, title: str = "") -> list[S
             f"{config.run.source or 'the run config'}: TRL refused the GRPO arguments "
             f"([trainer] and [trainer.args]): {exc}"
         ) from exc
-    model_path = transformers_model(Path(config.model or ""), out)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    # fp32 weights even where bf16 computes: a bf16 weight cannot take a 1e-6 step.
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    model, tokenizer = load_model(config, out)
     run = config.run
     sandbox = build_sandbox(plugins, run.sandbox.name, run.sandbox.options)
     try:
@@ -231,6 +226,25 @@ def train_grpo(config: TrlConfig, plugins: PluginSet, title: str = "") -> list[S
             scheduler.close()
     finally:
         sandbox.close()
+
+
+def load_model(config: TrlConfig, out: Path) -> tuple[Any, Any]:
+    """The model and its tokenizer; one that cannot be loaded is an error naming the config's
+    ``trainer.model`` (a path that is not there, a hub id without the network ...)."""
+    try:
+        path = transformers_model(Path(config.model or ""), out)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        # fp32 weights even where bf16 computes: a bf16 weight cannot take a 1e-6 step.
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot load the model {config.model!r}: {exc}",
+            path=config.run.source,
+            field="trainer.model",
+        ) from exc
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
 
 
 def placeholders(config: TrlConfig) -> int:

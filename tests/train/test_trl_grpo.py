@@ -169,3 +169,9 @@ def test_a_step_with_failed_instances_is_filled_and_the_fillers_not_reported() -
     assert [r["prompt"] for r in out] == ["a", "b", "a"]
     assert [r["extra_info"].get(FILLER, False) for r in out] == [False, False, True]
     assert rows[0]["extra_info"] == {"seed": 1}
+
+
+def test_a_model_that_cannot_be_loaded_names_the_field(run: Any, tmp_path: Path) -> None:
+    config = _config(tmp_path / "run.toml", tmp_path / "no-model-here", steps=1)
+    code, _, err = run("--plugin", str(PLUGIN), "run", str(config), "--out", str(tmp_path / "o"))
+    assert code != 0 and "trainer.model" in err and "cannot load the model" in err
