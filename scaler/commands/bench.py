@@ -11,6 +11,7 @@ from scaler.commands.common import (
     json_option,
     make_policy,
     open_sandbox,
+    parse_integers,
     plugins_of_run,
     policy_option,
     pool_format_option,
@@ -338,11 +339,8 @@ def bench_ray_nodes(
 
     from scaler.perf.ray_nodes import local_cluster, run_ray_nodes_benchmark
 
-    try:
-        counts = [int(item) for item in node_counts.split(",") if item.strip()]
-    except ValueError as exc:
-        raise click.BadParameter(f"{node_counts!r}: {exc}", param_hint="--nodes") from exc
-    if not counts or min(counts) < 1:
+    counts = parse_integers(node_counts, "--nodes")
+    if not counts or counts[0] < 1:
         raise click.BadParameter("give node counts >= 1, e.g. 1,2,4", param_hint="--nodes")
     cluster = local_cluster(local_nodes, cpus_per_node) if local_nodes else contextlib.nullcontext()
     with cluster:

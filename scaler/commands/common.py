@@ -120,12 +120,15 @@ def built_line(built: BuiltImage) -> str:
 
 def parse_levels(text: str | None) -> list[int] | None:
     """``--levels 0,3,5`` -> sorted levels; None (every level) when not given."""
-    if not text:
-        return None
+    return parse_integers(text, "--levels") if text else None
+
+
+def parse_integers(text: str, option: str) -> list[int]:
+    """``0,3,5`` -> the sorted distinct integers; an error naming ``option`` otherwise."""
     try:
         return sorted({int(part) for part in text.split(",") if part.strip()})
     except ValueError as exc:
-        raise click.BadParameter(f"{text!r}: expected integers", param_hint="--levels") from exc
+        raise click.BadParameter(f"{text!r}: expected integers", param_hint=option) from exc
 
 
 def make_policy(spec: str, options: Sequence[str]) -> Policy:

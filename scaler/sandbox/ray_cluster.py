@@ -189,9 +189,10 @@ class RaySandbox:
 
         remote = ray.remote(max_concurrency=ACTOR_CONCURRENCY)(SandboxActor)
         handles = []
+        here = ray.get_runtime_context().get_node_id()
         alive = sorted(
             (node for node in ray.nodes() if node.get("Alive")),
-            key=lambda node: node["NodeID"] != ray.get_runtime_context().get_node_id(),
+            key=lambda node: node["NodeID"] != here,
         )
         for node in alive[: self.nodes]:
             cpus = int(node.get("Resources", {}).get("CPU", 1)) or 1
@@ -233,61 +234,49 @@ class RaySandbox:
         ray = self._ray
         done: list[list[JobResult] | None] = [None] * len(chains)
         kills = [0] * len(chains)
-        #: Parts still to run: chain indices, and whether they run alone (after a death).
-        waiting: list[tuple[list[int], bool]] = [(list(range(len(chains))), False)]
-        while waiting:
-            parts = self._assign(waiting)
-            waiting = []
+        #: Chains to spread over the actors (the first round), and chains to run one each
+        #: (after their actor died under them).
+        spread: list[int] = list(range(len(chains)))
+        alone: list[int] = []
+        while spread or alone:
+            parts = self._assign(spread, alone)
+            spread, alone = [], []
             refs = {
-                actor.handle.run_chains.remote([chains[i] for i in part]): (actor, part, alone)
-                for actor, part, alone in parts
+                actor.handle.run_chains.remote([chains[i] for i in part]): (actor, part)
+                for actor, part in parts
             }
-            for ref, (actor, part, alone) in refs.items():
+            for ref, (actor, part) in refs.items():
                 try:
                     answers = ray.get(ref)
                 except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
                     self._drop(actor, exc)
                     for index in part:
-                        if alone:
-                            kills[index] += 1
+                        # A part of one chain ran alone: its actor's death is that chain's
+                        # doing, or its node's.
+                        kills[index] += len(part) == 1
                         if kills[index] >= MAX_KILLS:
                             done[index] = [_killed(chains[index], kills[index])]
                         else:
-                            waiting.append(([index], True))
+                            alone.append(index)
                     continue
                 for index, results in zip(part, answers, strict=True):
                     done[index] = results
         assert all(results is not None for results in done)
         return [results for results in done if results is not None]
 
-    def _assign(
-        self, waiting: list[tuple[list[int], bool]]
-    ) -> list[tuple[_Actor, list[int], bool]]:
-        """Parts for the actors: chains that run alone one each, round robin; the rest cut
-        into contiguous runs sized by each actor's workers. A part of one chain runs alone: its
-        actor's death is that chain's doing or its node's."""
+    def _assign(self, spread: list[int], alone: list[int]) -> list[tuple[_Actor, list[int]]]:
+        """Parts for the actors: ``alone`` one chain each, round robin; ``spread`` cut into
+        contiguous runs sized by each actor's share of the workers."""
         self._start_actors()  # where every actor has died
         actors = list(self.actors)
-        parts: list[tuple[_Actor, list[int], bool]] = []
-        turn = 0
-        grouped: list[int] = []
-        for indices, alone in waiting:
-            if alone:
-                for index in indices:
-                    parts.append((actors[turn % len(actors)], [index], True))
-                    turn += 1
-            else:
-                grouped.extend(indices)
+        parts = [(actors[turn % len(actors)], [index]) for turn, index in enumerate(alone)]
         total = sum(actor.info.workers for actor in actors)
-        start = 0
-        for n, actor in enumerate(actors):
-            end = (
-                len(grouped)
-                if n == len(actors) - 1
-                else start + round(len(grouped) * actor.info.workers / total)
-            )
+        start = workers = 0
+        for actor in actors:
+            workers += actor.info.workers
+            end = round(len(spread) * workers / total)
             if end > start:
-                parts.append((actor, grouped[start:end], end - start == 1))
+                parts.append((actor, spread[start:end]))
             start = end
         return parts
 
