@@ -18,7 +18,7 @@ import random
 import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -158,10 +158,11 @@ class GeneratorFailed(Exception):
         self.params, self.seed, self.detail = params, seed, detail
 
 
-def generate(
+def generate_each(
     context: CheckContext, candidate: Candidate, requests: Sequence[tuple[Mapping[str, int], int]]
-) -> list[Generated]:
-    """Run the generator for each (params, seed), in one sandbox batch."""
+) -> list[Generated | GeneratorFailed]:
+    """Run the generator for each (params, seed), in one sandbox batch: what it made, or how
+    it failed, per request."""
     program = harness(candidate.generator, candidate.generator_contract)
     results = context.sandbox.run_batch(
         [
@@ -169,14 +170,30 @@ def generate(
             for p, s in requests
         ]
     )
-    made = []
+    made: list[Generated | GeneratorFailed] = []
     for (params, seed), result in zip(requests, results, strict=True):
         if not result.ok:
             detail = result.stderr.strip()[-QUOTE:] or f"{result.status} (exit {result.exit_code})"
-            raise GeneratorFailed(params, seed, f"{result.status}: {detail}")
+            made.append(GeneratorFailed(params, seed, f"{result.status}: {detail}"))
+            continue
         data = json.loads(result.stdout)
         made.append(Generated(params, seed, data["stdin"], data["shown_input"]))
     return made
+
+
+def generate(
+    context: CheckContext, candidate: Candidate, requests: Sequence[tuple[Mapping[str, int], int]]
+) -> list[Generated]:
+    """Run the generator for each (params, seed), in one sandbox batch; the first failure
+    raises."""
+    return first_failure_raised(generate_each(context, candidate, requests))
+
+
+def first_failure_raised(made: Sequence[Generated | GeneratorFailed]) -> list[Generated]:
+    for item in made:
+        if isinstance(item, GeneratorFailed):
+            raise item
+    return cast(list[Generated], list(made))
 
 
 def solve(

@@ -32,7 +32,8 @@ from scaler.synth.checks import (
     CheckResult,
     CheckSettings,
     GeneratorFailed,
-    generate,
+    first_failure_raised,
+    generate_each,
     solve,
 )
 
@@ -79,16 +80,27 @@ class EnvCard:
 def _level_figures(
     env: EnvSpec, candidate: Candidate, context: CheckContext
 ) -> tuple[LevelFigures, ...]:
+    """Every level's inputs in one generator batch, then the first solution on all of those
+    that were made in one solution batch: two round trips, not two per level."""
+    levels = [(level, env.params_at(level)) for level in range(len(env.levels))]
+    made = generate_each(
+        context, candidate, [(params, s) for _, params in levels for s in range(CARD_SEEDS)]
+    )
+    per_level = [made[i * CARD_SEEDS : (i + 1) * CARD_SEEDS] for i in range(len(levels))]
+    solvable = [
+        first_failure_raised(items)
+        for items in per_level
+        if not any(isinstance(item, GeneratorFailed) for item in items)
+    ]
+    solved = iter(solve(context, candidate, [g for items in solvable for g in items], range(1)))
     figures = []
-    for level in range(len(env.levels)):
-        params = env.params_at(level)
-        try:
-            inputs = generate(context, candidate, [(params, s) for s in range(CARD_SEEDS)])
-        except GeneratorFailed as failure:
+    for (level, params), items in zip(levels, per_level, strict=True):
+        failure = next((item for item in items if isinstance(item, GeneratorFailed)), None)
+        if failure is not None:
             figures.append(LevelFigures(level, params, 0, None, failure.detail[-200:]))
             continue
-        results = solve(context, candidate, inputs, range(1))
-        runs = [row[0] for row in results]
+        inputs = first_failure_raised(items)
+        runs = [next(solved)[0] for _ in inputs]
         size = max(context.measure({"stdin": g.stdin, "shown_input": g.shown}) for g in inputs)
         failed = next((r for r in runs if not r.ok), None)
         figures.append(
@@ -103,19 +115,33 @@ def _level_figures(
     return tuple(figures)
 
 
-def validate_env(env: EnvSpec, context: CheckContext, checks: Sequence[str]) -> EnvCard:
-    candidate = Candidate.from_env(env)
-    results = tuple(context.plugins.get(CHECKS, name)(candidate, context) for name in checks)
-    levels = _level_figures(env, candidate, context)
+def _recalibrated(env: EnvSpec, context: CheckContext) -> tuple[tuple[int, ...] | None, str]:
     try:
         (calibration,) = calibrate_envs(
             [env], context.sandbox, context.settings.budget, measure=context.measure
         )
-        recalibrated: tuple[int, ...] | None = calibration.levels
-        error = ""
     except InstanceError as exc:
-        recalibrated, error = None, str(exc)
-    return EnvCard(env, results, levels, recalibrated, error)
+        return None, str(exc)
+    return calibration.levels, ""
+
+
+def validate_env(env: EnvSpec, context: CheckContext, checks: Sequence[str]) -> EnvCard:
+    """Every check, the level figures and the recalibration at once, each in its own thread:
+    they are independent, and each is a few sequential sandbox rounds, so together they keep
+    the workers busy where one after the other would leave them waiting on each round."""
+    candidate = Candidate.from_env(env)
+    with ThreadPoolExecutor(len(checks) + 2, thread_name_prefix="scaler-check") as pool:
+        results = [
+            pool.submit(context.plugins.get(CHECKS, name), candidate, context) for name in checks
+        ]
+        levels = pool.submit(_level_figures, env, candidate, context)
+        recalibrated = pool.submit(_recalibrated, env, context)
+        return EnvCard(
+            env,
+            tuple(r.result() for r in results),
+            levels.result(),
+            *recalibrated.result(),
+        )
 
 
 def validate_envs(

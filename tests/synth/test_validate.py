@@ -75,3 +75,41 @@ def test_validate_a_native_pool_with_a_broken_env(run: Any, tmp_path: Path, plug
     code, out, err = run("validate", str(pool), *FAST, "--checks", "breadth,min")
     assert code == 0, err
     assert "1 of 1 environments pass" in out
+
+
+def test_level_figures_take_two_rounds_and_keep_each_levels_failure(
+    plugins: Any, sandbox: Any
+) -> None:
+    """Every level's inputs go in one generator batch and their solutions in one more; a level
+    whose generator fails says why, and the levels around it still get their figures."""
+    import attrs
+
+    from scaler.synth.checks import Candidate, CheckContext
+    from scaler.synth.validate import _level_figures
+
+    env = plugins.get(ENVIRONMENTS, "lis-length")
+    top = env.params_at(len(env.levels) - 1)
+    wrapped = (
+        env.generator.source
+        + "\n_made_by = generate\n\ndef generate(params, rng):\n"
+        + f"    if params == {dict(top)!r}:\n        raise ValueError('no input this large')\n"
+        + "    return _made_by(params, rng)\n"
+    )
+    failing = attrs.evolve(env, generator=attrs.evolve(env.generator, source=wrapped))
+    batches: list[int] = []
+
+    class Counting:
+        def run_batch(self, jobs: Any) -> Any:
+            batches.append(len(jobs))
+            return sandbox.run_batch(jobs)
+
+    context = CheckContext(Counting(), plugins)  # type: ignore[arg-type]
+    figures = _level_figures(failing, Candidate.from_env(failing), context)
+    levels = len(env.levels)
+    assert batches == [2 * levels, 2 * (levels - 1)]
+    assert "no input this large" in figures[-1].error and figures[-1].cpu_s is None
+    assert all(f.error == "" and f.cpu_s is not None and f.input_size > 0 for f in figures[:-1])
+    plain = _level_figures(env, Candidate.from_env(env), CheckContext(sandbox, plugins))
+    assert [(f.level, f.params, f.input_size) for f in figures[:-1]] == [
+        (f.level, f.params, f.input_size) for f in plain[:-1]
+    ]
