@@ -124,13 +124,139 @@ CXX_STATIC = ("-static", "-s")
 CXX_STANDARDS = ("-std=c++17", "-std=gnu++14")
 #: How the baselines of the benchmarks build a program: as the runner's first try does.
 BUILD_FLAGS = (*CXX[1:], *CXX_STATIC, CXX_STANDARDS[0])
+#: Where the job child keeps the binary it executes (dup'ed there, close-on-exec).
+EXE_FD = 3
+#: Where a warm child keeps its fds (fds 0-2 are set from the first three before every run).
+KEEP_IN, KEEP_OUT, KEEP_ERR, GO_FD, DONE_FD, WARM_EXE_FD = range(10, 16)
+#: Compiled into every C++ build beside the program: a fork server that a warm child becomes
+#: (docs/sandbox.md, "Batches"). It runs before the C library calls the program's constructors,
+#: so each run starts the program exactly as exec would, less the exec.
+FORKSERVER = "scaler_forkserver.cpp"
+FORKSERVER_SOURCE = (
+    """\
+// Linked into every C++ program the sandbox builds. Started by a runner's warm child with
+// its order and report pipes on fds GO_FD and DONE_FD, the program becomes a fork server
+// before anything of it runs: each order forks a child that goes on to start the program as
+// exec would have (its constructors, then main), so a run costs a fork of this small
+// process, not an exec.
+// Started any other way, it does nothing.
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace {
+
+const int kGo = GO_FD, kDone = DONE_FD, kFirstKept = KEEP_IN;
+
+bool is_pipe(int fd) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+long field(const char *order, const char *name) {
+  const char *at = strstr(order, name);
+  return at ? strtol(at + strlen(name), nullptr, 10) : 0;
+}
+
+double seconds(const struct timeval &t) { return t.tv_sec + t.tv_usec / 1e6; }
+
+void report(const char *text, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(kDone, text, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(125);
+    text += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+void serve(int, char **, char **) {
+  if (!is_pipe(kGo) || !is_pipe(kDone)) return;
+  signal(SIGPIPE, SIG_DFL);  // ignored signals would reach the runs, as exec keeps them
+  signal(SIGXFSZ, SIG_DFL);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // the runs share the uid: not their way in to here
+  for (int fd = kFirstKept; fd < kGo; ++fd) close(fd);
+  char work[4096];
+  if (!getcwd(work, sizeof work)) _exit(125);
+  char order[512];
+  size_t have = 0;
+  for (;;) {
+    char *end;
+    while (!(end = static_cast<char *>(memchr(order, '\\n', have)))) {
+      if (have == sizeof order) _exit(125);
+      ssize_t n = read(kGo, order + have, sizeof order - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) _exit(0);  // the runner is done with this program
+      have += static_cast<size_t>(n);
+    }
+    *end = '\\0';
+    long run = field(order, "\\"run\\": ");
+    long processes = field(order, "\\"processes\\": ");
+    size_t used = static_cast<size_t>(end - order) + 1;
+    memmove(order, order + used, have - used);
+    have -= used;
+    if (lseek(0, 0, SEEK_SET) < 0 || chdir(work) != 0) _exit(125);
+    if (processes > 0) {
+      struct rlimit limit;
+      getrlimit(RLIMIT_NPROC, &limit);
+      rlim_t wanted = static_cast<rlim_t>(processes);
+      limit.rlim_cur = limit.rlim_max < wanted ? limit.rlim_max : wanted;
+      setrlimit(RLIMIT_NPROC, &limit);
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(kGo);
+      close(kDone);
+      prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);  // as an exec'd program is
+      return;  // on into the program's own start
+    }
+    int status = 0;
+    struct rusage usage = {};
+    if (pid < 0) {
+      status = 126 << 8;  // as a failed spawn: the run's exit code says so
+    } else {
+      while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+      }
+    }
+    siginfo_t left = {};
+    bool behind = waitid(P_ALL, 0, &left, WEXITED | WNOHANG | WNOWAIT) == 0;
+    struct rusage own;
+    getrusage(RUSAGE_SELF, &own);
+    char text[256];
+    int size = snprintf(
+        text, sizeof text,
+        "{\\"run\\": %ld, \\"wait_status\\": %d, \\"cpu_s\\": %.6f, \\"discard\\": %s, "
+        "\\"own_cpu_s\\": %.6f}\\n",
+        run, status, seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        behind ? "\\"processes left behind\\"" : "null",
+        seconds(own.ru_utime) + seconds(own.ru_stime));
+    report(text, static_cast<size_t>(size));
+  }
+}
+
+}  // namespace
+
+__attribute__((section(".preinit_array"), used)) static void (*const scaler_forkserver)(
+    int, char **, char **) = serve;
+""".replace("GO_FD", str(GO_FD))
+    .replace("DONE_FD", str(DONE_FD))
+    .replace("KEEP_IN", str(KEEP_IN))
+)
 #: Cached builds and remembered failures live under a name that changes with the compile
 #: command, so a change of flags never serves an artifact (or an error) made by the old ones.
 CPP_CACHE = (
-    "cpp-" + hashlib.sha256(repr((CXX, CXX_STATIC, CXX_STANDARDS)).encode()).hexdigest()[:12]
+    "cpp-"
+    + hashlib.sha256(
+        repr((CXX, CXX_STATIC, CXX_STANDARDS, FORKSERVER_SOURCE)).encode()
+    ).hexdigest()[:12]
 )
-#: Where the job child keeps the binary it executes (dup'ed there, close-on-exec).
-EXE_FD = 3
 #: How long killed processes get to die before the runner gives up on itself: within the 5 s
 #: the host grants a runner it stops.
 SWEEP_TIMEOUT_S = 4.0
@@ -785,9 +911,11 @@ def _build(source: str, cfg: Config, link: tuple[str, ...]) -> bytes:
     with _job_dir(cfg) as work:
         with open(os.path.join(work, "main.cpp"), "w", encoding="utf-8") as f:
             f.write(source)
+        with open(os.path.join(work, FORKSERVER), "w", encoding="utf-8") as f:
+            f.write(FORKSERVER_SOURCE)
         first: CompileError | None = None
         for standard in CXX_STANDARDS:
-            argv = (*CXX, *link, standard, "-o", "main", "main.cpp")
+            argv = (*CXX, *link, standard, "-o", "main", "main.cpp", FORKSERVER)
             outcome = _run(work, partial(_become_exec, compiler, argv), b"", COMPILE_LIMITS, cfg)
             if outcome.status == "ok":
                 fd = os.open(os.path.join(work, "main"), os.O_RDONLY | os.O_NOFOLLOW)
@@ -804,8 +932,6 @@ def _build(source: str, cfg: Config, link: tuple[str, ...]) -> bytes:
 
 # --- batches: many runs per warm child ------------------------------------------------------
 
-#: Where a warm child keeps its fds (fds 0-2 are set from the first three before every run).
-KEEP_IN, KEEP_OUT, KEEP_ERR, GO_FD, DONE_FD, WARM_EXE_FD = range(10, 16)
 #: A warm Python child's lifetime CPU budget, in runs' CPU limits: RLIMIT_CPU is per process,
 #: so its hard limit bounds every run the child serves; the child is replaced before a run
 #: could reach it.
@@ -1165,42 +1291,14 @@ def _serve_python(source: str, work: str, preload: list[str] | None) -> int:
     return 0
 
 
-def _serve_binary(work: str) -> int:
-    """A warm child for a C++ program: each run is the binary started with posix_spawn (no
-    copy of this process's page tables), inheriting this child's fences and limits."""
-    orders = os.fdopen(GO_FD, "rb")
-    actions = [
-        (os.POSIX_SPAWN_DUP2, keep, fd) for keep, fd in ((KEEP_IN, 0), (KEEP_OUT, 1), (KEEP_ERR, 2))
-    ]
-    for line in orders:
-        order = json.loads(line)
-        os.lseek(KEEP_IN, 0, os.SEEK_SET)
-        os.chdir(work)
-        if order.get("processes"):
-            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
-            resource.setrlimit(resource.RLIMIT_NPROC, (min(int(order["processes"]), hard), hard))
-        pid = os.posix_spawn(
-            f"/proc/self/fd/{WARM_EXE_FD}",
-            ["program"],
-            _job_environment(work),
-            file_actions=actions,
-            setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
-        )
-        _, status, usage = os.wait4(pid, 0)
-        why = None
-        with suppress(ChildProcessError):
-            os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-            why = "processes left behind"
-        _tell(
-            order["run"],
-            {
-                "wait_status": status,
-                "cpu_s": usage.ru_utime + usage.ru_stime,
-                "discard": why,
-                "own_cpu_s": _own_cpu(),
-            },
-        )
-    return 0
+def _become_forkserver(work: str) -> NoReturn:
+    """A warm child for a C++ program becomes the program itself, in its fork server's mode
+    (FORKSERVER_SOURCE): each run is a fork of it, inheriting this child's fences and limits.
+    The run's CPU time, wait status and leftovers are reported as a Python child's are."""
+    for fd in (GO_FD, DONE_FD):
+        os.set_inheritable(fd, True)
+    _become_exec(f"/proc/self/fd/{WARM_EXE_FD}", ("program",), work)
+    _exit(126)
 
 
 def _own_cpu() -> float:
@@ -1247,7 +1345,7 @@ def _warm_child(
         if os.getppid() == runner_pid:
             if program.language == "python":
                 _exit(_serve_python(program.source, work, preload))
-            _exit(_serve_binary(work))
+            _become_forkserver(work)
     except BaseException:
         with suppress(BaseException):
             traceback.print_exc()

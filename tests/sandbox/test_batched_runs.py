@@ -174,13 +174,55 @@ def test_a_run_over_its_limits_ends_only_its_own_child(warm: Any) -> None:
     assert results[7].exit_code == 3
 
 
-def test_cpp_runs_are_spawned_from_a_warm_child(warm: Any) -> None:
+def test_cpp_runs_are_forked_from_a_warm_child(warm: Any) -> None:
     source = (
         "#include <cstdio>\n"
         'int main() { int x; std::scanf("%d", &x); std::printf("%d\\n", x * 2); }'
     )
     results = warm.run_batch([job("cpp", source, str(i)) for i in range(50)])
     assert [(r.status, r.stdout) for r in results] == [("ok", f"{2 * i}\n") for i in range(50)]
+
+
+#: A C++ program that shows what a run starts from: its globals as constructed, its
+#: environment, its open fds, whether it is dumpable; and it changes all it can.
+CPP_FRESH = r"""
+#include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <string>
+extern char **environ;
+static int constructed = 0;
+struct Count { Count() { ++constructed; } } count;
+std::string global = "untouched";
+int main() {
+  int x = 0;
+  if (std::scanf("%d", &x) != 1) return 3;
+  std::printf("constructed %d global %s dumpable %d\n", constructed, global.c_str(),
+              prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+  for (char **e = environ; *e; ++e) std::printf("env %s\n", *e);
+  for (int fd = 3; fd < 64; ++fd)
+    if (fcntl(fd, F_GETFD) != -1) std::printf("fd %d\n", fd);
+  global = "changed";
+  setenv("LEFT", "behind", 1);
+  std::fflush(stdout);
+  return x % 3;
+}
+"""
+
+
+def test_cpp_runs_start_as_fresh_from_the_fork_server(warm: Any) -> None:
+    """Each run is a fork of the program's own fork server, before its constructors: what a
+    run sees is what a fresh exec of the binary sees, whatever the runs before it did."""
+    results = warm.run_batch([job("cpp", CPP_FRESH, str(i)) for i in range(9)])
+    first = results[0].stdout
+    assert first.startswith("constructed 1 global untouched dumpable 1\n"), first
+    assert "env LEFT" not in first and "\nfd " not in first and "env PATH=" in first
+    assert [(r.status, r.exit_code) for r in results] == [
+        ("ok" if i % 3 == 0 else "runtime-error", i % 3) for i in range(9)
+    ]
+    assert {r.stdout for r in results} == {first}
 
 
 def _python_batch(request_id: int, source: str, runs: int = 1) -> bytes:
