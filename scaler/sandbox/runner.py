@@ -95,6 +95,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import time
@@ -1110,7 +1111,7 @@ class _Baseline:
             ],
             fds=frozenset(os.listdir("/proc/self/fd")),
             limits=_fixed_limits(),
-            vm_bytes=_vm_bytes(),
+            vm_bytes=_threads_and_vm_bytes()[1],
             recursion=sys.getrecursionlimit(),
             int_digits=sys.get_int_max_str_digits(),
             switch=sys.getswitchinterval(),
@@ -1141,9 +1142,12 @@ def _fixed_limits() -> tuple[tuple[int, int], ...]:
     )
 
 
-def _vm_bytes() -> int:
-    with open("/proc/self/statm", "rb") as f:
-        return int(f.read().split()[0]) * resource.getpagesize()
+def _threads_and_vm_bytes() -> tuple[int, int]:
+    """This process's thread count and address-space size, from one read of its stat file
+    (fields 20 and 23, counted after the command name, which may hold spaces)."""
+    with open("/proc/self/stat", "rb") as f:
+        fields = f.read().rpartition(b")")[2].split()
+    return int(fields[17]), int(fields[20])
 
 
 def _python_stdio() -> None:
@@ -1173,10 +1177,11 @@ def _main_module(source: str) -> dict[str, Any]:
     return main.__dict__
 
 
-def _prepare_run(order: dict[str, Any], base: _Baseline, work: str) -> None:
+def _prepare_run(order: dict[str, Any], base: _Baseline, work: str, used: float) -> None:
     """Everything a run may have changed that the next run must find as a fresh process has
     it: the standard streams and fds 0-2, argv, the environment, the work dir, the interpreter's
-    settings, random's global state, and the CPU and process limits of this run."""
+    settings, random's global state, and the CPU and process limits of this run (``used``:
+    the CPU time this child has used so far)."""
     for keep, fd in ((KEEP_IN, 0), (KEEP_OUT, 1), (KEEP_ERR, 2)):
         os.dup2(keep, fd)
     os.lseek(0, 0, os.SEEK_SET)
@@ -1210,7 +1215,6 @@ def _prepare_run(order: dict[str, Any], base: _Baseline, work: str) -> None:
         warnings = sys.modules["warnings"]
         warnings.filters[:] = base.warning_filters
         warnings._filters_mutated()
-    used = _cpu_used()
     hard = resource.getrlimit(resource.RLIMIT_CPU)[1]
     soft = math.ceil(used + float(order["cpu_s"]))
     resource.setrlimit(resource.RLIMIT_CPU, (soft if hard < 0 else min(soft, hard), hard))
@@ -1231,7 +1235,8 @@ def _after_run(namespace: dict[str, Any], base: _Baseline) -> tuple[str | None, 
     namespace.clear()
     atexit._clear()
     gc.collect()
-    if len(os.listdir("/proc/self/task")) > 1:
+    threads, vm_bytes = _threads_and_vm_bytes()
+    if threads > 1:
         return "threads left running", []
     try:
         os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
@@ -1250,7 +1255,7 @@ def _after_run(namespace: dict[str, Any], base: _Baseline) -> tuple[str | None, 
         return "left files open or closed fds", []
     if _fixed_limits() != base.limits:
         return "changed its limits", []
-    if _vm_bytes() > base.vm_bytes + CHILD_GROWTH_MAX:
+    if vm_bytes > base.vm_bytes + CHILD_GROWTH_MAX:
         return "grew its memory", []
     return None, []
 
@@ -1277,7 +1282,7 @@ def _serve_python(source: str, work: str, preload: list[str] | None) -> int:
     for line in orders:
         order = json.loads(line)
         started = _cpu_used()
-        _prepare_run(order, base, work)
+        _prepare_run(order, base, work, started)
         namespace = _main_module(source)
         exit_code = _exec_python(source, namespace, code)
         cpu_s = _cpu_used() - started
@@ -1775,9 +1780,15 @@ def handle_batch(
 def _fresh_run_dir(cfg: Config) -> None:
     """The batch's work dir, there and empty, whatever the last run did to it."""
     path = cfg.run_dir
-    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
+    mode = 0o700 if cfg.uid is None else 0o755
+    try:
+        found: os.stat_result | None = os.lstat(path)
+    except FileNotFoundError:
+        found = None
+    if found is not None and not stat.S_ISDIR(found.st_mode):  # a link or file left by a run
         _remove(path)
-    if not os.path.isdir(path):
+        found = None
+    if found is None:
         os.makedirs(path)
         if cfg.uid is not None and cfg.gid is not None:
             os.chown(path, cfg.uid, cfg.gid)
@@ -1785,7 +1796,9 @@ def _fresh_run_dir(cfg: Config) -> None:
         os.chmod(path, 0o700)
         for name in names:
             _remove(os.path.join(path, name))
-    os.chmod(path, 0o700 if cfg.uid is None else 0o755)
+    elif stat.S_IMODE(found.st_mode) == mode:
+        return
+    os.chmod(path, mode)
 
 
 class _Lines:

@@ -18,7 +18,7 @@ from scaler.model import ENVIRONMENTS, Limits, Program
 from scaler.plugins import Plugins
 from scaler.sandbox.jobs import Chain, Job, JobResult, run_chains
 from scaler.sandbox.process import ProcessSandbox
-from scaler.sandbox.runner import program_imports
+from scaler.sandbox.runner import _threads_and_vm_bytes, program_imports
 from tests.sandbox.conftest import DOCKER_MEMORY_MB, DOCKER_PIDS, job
 from tests.sandbox.test_sandbox_runner import Runner, request
 
@@ -85,6 +85,7 @@ STATEFUL = {
         "import threading, time\nprint(threading.active_count())\n"
         "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()"
     ),
+    "work dir mode": "import os\nprint(oct(os.stat('.').st_mode & 0o777))\nos.chmod('.', 0o500)",
     "recursion limit": "import sys\nprint(sys.getrecursionlimit())\nsys.setrecursionlimit(10**5)",
     "int digits": "import sys\nprint(sys.get_int_max_str_digits())\nsys.set_int_max_str_digits(0)",
     "argv, environment, cwd and its files": (
@@ -131,6 +132,24 @@ def test_what_a_run_leaves_does_not_reach_the_next(warm: Any, source: str) -> No
     alone = fresh(warm, job("python", source))
     assert alone.status == "ok", alone.stderr
     assert [(r.status, r.stdout) for r in runs] == [(alone.status, alone.stdout)] * 3
+
+
+def test_a_child_reads_its_threads_and_address_space_as_the_kernel_counts_them() -> None:
+    import threading
+
+    with open("/proc/self/statm", "rb") as f:
+        pages = int(f.read().split()[0])
+    threads, vm_bytes = _threads_and_vm_bytes()
+    assert threads == len(os.listdir("/proc/self/task"))
+    assert abs(vm_bytes - pages * os.sysconf("SC_PAGESIZE")) < 64 * 1024**2
+    stop = threading.Event()
+    extra = threading.Thread(target=stop.wait)
+    extra.start()
+    try:
+        assert _threads_and_vm_bytes()[0] == threads + 1
+    finally:
+        stop.set()
+        extra.join()
 
 
 def test_random_is_reseeded_for_every_run(warm: Any) -> None:
