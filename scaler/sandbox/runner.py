@@ -560,7 +560,7 @@ def _child(
         _exit(126)
 
 
-def _become_exec(target: int | str, argv: tuple[str, ...], work: str) -> None:
+def _become_exec(target: int | str, argv: tuple[str, ...], work: str) -> NoReturn:
     # Python ignores SIGPIPE and SIGXFSZ, and ignored signals would survive exec.
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(sig, signal.SIG_DFL)
@@ -1303,12 +1303,6 @@ def _become_forkserver(work: str) -> NoReturn:
     for fd in (GO_FD, DONE_FD):
         os.set_inheritable(fd, True)
     _become_exec(f"/proc/self/fd/{WARM_EXE_FD}", ("program",), work)
-    _exit(126)
-
-
-def _own_cpu() -> float:
-    me = resource.getrusage(resource.RUSAGE_SELF)
-    return me.ru_utime + me.ru_stime
 
 
 def _tell(run: int, report: dict[str, Any]) -> None:
