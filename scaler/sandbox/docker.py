@@ -43,6 +43,7 @@ from scaler.errors import ConfigError, ScalerError
 from scaler.logs import get_logger
 from scaler.model import Program
 from scaler.sandbox import runner
+from scaler.sandbox.cpus import check_pin, usable_cpus, worker_cpus
 from scaler.sandbox.image import (
     LABEL_RUNNER,
     RUNNER_PATH,
@@ -114,6 +115,8 @@ REMOVE_TIMEOUT_S = 30.0
 READ_CHUNK = 1 << 20
 RUNNER_STDERR_KEPT = 4096
 FRAME_HEADER = struct.Struct(">BxxxL")
+#: The SDK's base URL for an engine reached over a unix socket.
+LOCAL_ENGINE = "http+docker://localhost"
 STDOUT, STDERR = 1, 2
 
 
@@ -144,6 +147,7 @@ class DockerSandbox(WorkerPool):
         cache_dir: str | Path | None = None,
         runner_path: str | None = RUNNER_PATH,
         keep_warm: bool = False,
+        pin_cpus: bool = True,
     ) -> None:
         """``image``: default ``scaler-sandbox:<version>``. ``memory_mb``, ``cpus``, ``pids`` and
         ``tmpfs_mb`` bound each container (one job at a time runs in it; the /tmp tmpfs counts
@@ -151,11 +155,14 @@ class DockerSandbox(WorkerPool):
         user's sandbox cache, per image). ``runner_path``: the runner inside the image; used when
         the image's runner is this scaler's, else (or when None) this scaler's runner.py is
         passed on the exec's command line. ``keep_warm``: runners keep their warm children
-        between batches (for a producer that sends batch after batch)."""
+        between batches (for a producer that sends batch after batch). ``pin_cpus``: each
+        container gets a CPU of its own (its cpuset), when the engine runs on this machine's
+        kernel, ``cpus`` is at most one and there are enough (:mod:`scaler.sandbox.cpus`)."""
         count = (os.cpu_count() or 1) if workers is None else workers
         for field, value in (("workers", count), ("jobs_per_container", jobs_per_container)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"must be a whole number >= 1, got {value!r}", field=field)
+        check_pin(pin_cpus)
         super().__init__(keep_warm)
         self.jobs_per_container = jobs_per_container
         #: The value of LABEL on every container of this sandbox.
@@ -175,7 +182,13 @@ class DockerSandbox(WorkerPool):
                 else default_cache_dir() / f"docker-{image_id[:12]}"
             )
             self._builds = _Builds(self.cache_dir)
-            cgroup_version = str(client.info().get("CgroupVersion", "1"))
+            info = client.info()
+            cgroup_version = str(info.get("CgroupVersion", "1"))
+            pinned = (
+                _engine_cpus(client.api.base_url, info.get("NCPU"))
+                if pin_cpus and cpus <= 1
+                else []
+            )
             oom_events = OOM_EVENTS.get(cgroup_version)
             self._spec = _Spec(
                 image=self.image,
@@ -200,7 +213,10 @@ class DockerSandbox(WorkerPool):
         _install_signal_handlers()
         try:
             self._start_workers(
-                [_Container(self._spec, self._closing, self._builds) for _ in range(count)],
+                [
+                    _Container(self._spec, self._closing, self._builds, cpu)
+                    for cpu in worker_cpus(count, pinned)
+                ],
                 "scaler-docker",
             )
         except BaseException:
@@ -241,8 +257,9 @@ class _Spec:
     runner_command: list[str]
     api_version: str
 
-    def create(self, api: Any, command: list[str]) -> str:
-        """Creates (does not start) a hardened container; returns its id."""
+    def create(self, api: Any, command: list[str], cpu: int | None) -> str:
+        """Creates (does not start) a hardened container, held to ``cpu`` unless it is None;
+        returns its id."""
         return create_hardened(
             api,
             self.image,
@@ -253,6 +270,7 @@ class _Spec:
             pids=self.pids,
             tmpfs_mb=self.tmpfs_mb,
             binds={self.cache_dir: {"bind": CACHE_MOUNT, "mode": "ro"}},
+            cpuset=None if cpu is None else str(cpu),
         )
 
 
@@ -268,12 +286,13 @@ def create_hardened(
     tmpfs_mb: int,
     binds: dict[str, dict[str, str]] | None = None,
     auto_remove: bool = True,
+    cpuset: str | None = None,
 ) -> str:
     """A container as the sandbox makes them (also what the naive-docker baseline runs):
     no network, read-only root, writable (noexec) tmpfs only at /tmp, uid 65534, no
     capabilities, no-new-privileges, pids, memory (= memory + swap) and CPU limits, docker's
-    init, no logs kept. Its stdin is open, and closes when the first client attached to it
-    goes away (StdinOnce)."""
+    init, no logs kept; ``cpuset``: the CPUs it may run on (default: any). Its stdin is open,
+    and closes when the first client attached to it goes away (StdinOnce)."""
     host_config = api.create_host_config(
         network_mode="none",
         read_only=True,
@@ -284,6 +303,7 @@ def create_hardened(
         mem_limit=f"{memory_mb}m",
         memswap_limit=f"{memory_mb}m",
         nano_cpus=int(cpus * 1e9),
+        cpuset_cpus=cpuset,
         init=True,
         log_config={"type": "none"},
         auto_remove=auto_remove,
@@ -306,10 +326,14 @@ def create_hardened(
 class _Container:
     """One container and the runner exec'd in it, fed one job at a time by the thread owning it."""
 
-    def __init__(self, spec: _Spec, closing: threading.Event, builds: _Builds) -> None:
+    def __init__(
+        self, spec: _Spec, closing: threading.Event, builds: _Builds, cpu: int | None
+    ) -> None:
         self.spec = spec
         self.closing = closing
         self.builds = builds
+        #: The CPU this container (every container that replaces it too) is held to.
+        self.cpu = cpu
         self.api: Any = None
         self.id: str | None = None
         self.lifeline: AttachStream | None = None
@@ -325,7 +349,7 @@ class _Container:
         self.jobs_done = 0
         self.retired = None
         try:
-            self.id = self.spec.create(self.api, ["cat"])
+            self.id = self.spec.create(self.api, ["cat"], self.cpu)
             # Attached before the start: from then on, this process going away removes it.
             self.lifeline = AttachStream(self.api.attach_socket(self.id, {"stdin": 1, "stream": 1}))
             self.api.start(self.id)
@@ -633,6 +657,16 @@ def _runner_command(runner_path: str | None, cgroup_version: str, pids: int = PI
         return ["python3", runner_path, *args]
     source = Path(runner.__file__).read_text(encoding="utf-8")
     return ["python3", "-c", BOOTSTRAP, source, *args]
+
+
+def _engine_cpus(base_url: str, engine_cpus: object) -> list[int]:
+    """The CPUs containers may be pinned to: this process's, when the engine is reached over
+    a local unix socket and has them all; none for an engine elsewhere (its CPUs are not this
+    machine's) or one that reports no count."""
+    if base_url != LOCAL_ENGINE or not isinstance(engine_cpus, int):
+        return []
+    cpus = usable_cpus()
+    return cpus if cpus and max(cpus) < engine_cpus else []
 
 
 def _api(version: str) -> Any:

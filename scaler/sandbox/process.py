@@ -30,6 +30,7 @@ from pathlib import Path
 
 from scaler.errors import ConfigError
 from scaler.sandbox import runner
+from scaler.sandbox.cpus import check_pin, worker_cpus
 from scaler.sandbox.jobs import Chain, JobResult
 from scaler.sandbox.pool import (
     ChainOutcome,
@@ -87,9 +88,12 @@ class ProcessSandbox(WorkerPool):
         cache_dir: str | Path | None = None,
         run_as_uid: bool | None = None,
         keep_warm: bool = False,
+        pin_cpus: bool = True,
     ) -> None:
         """``keep_warm``: runners keep their warm children between batches (for a producer
-        that sends batch after batch, such as a training run's curriculum)."""
+        that sends batch after batch, such as a training run's curriculum). ``pin_cpus``: each
+        runner and its jobs stay on one CPU of their own, when there are enough
+        (:mod:`scaler.sandbox.cpus` says why)."""
         count = (os.cpu_count() or 1) if workers is None else workers
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise ConfigError(f"must be a whole number >= 1, got {count!r}", field="workers")
@@ -99,13 +103,14 @@ class ProcessSandbox(WorkerPool):
             raise ConfigError(f"must be true or false, got {run_as_uid!r}", field="run_as_uid")
         if run_as_uid and not is_root:
             raise ConfigError("needs root", field="run_as_uid")
+        check_pin(pin_cpus)
         super().__init__(keep_warm)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._uid_claims: list[tuple[int, int]] = []
         self._work_root = _make_work_root(_scratch_dir())
         try:
-            self._start(count, run_as_uid)
+            self._start(count, run_as_uid, pin_cpus)
         except BaseException:
             self.close()
             raise
@@ -117,18 +122,19 @@ class ProcessSandbox(WorkerPool):
         what a job left behind must look at these, not at the range."""
         return tuple(uid for uid, _ in self._uid_claims)
 
-    def _start(self, count: int, run_as_uid: bool) -> None:
+    def _start(self, count: int, run_as_uid: bool, pin_cpus: bool) -> None:
         self._work_root.chmod(0o711)  # job uids must traverse it to reach their own dirs
         if run_as_uid:
             self._uid_claims = _claim_uids(count)
         command = [_runner_python(run_as_uid), runner.__file__, "--cache-dir", str(self.cache_dir)]
         workers = []
-        for i in range(count):
+        cpus = worker_cpus(count) if pin_cpus else [None] * count
+        for i, cpu in enumerate(cpus):
             argv = [*command, "--work-dir", str(self._work_root / f"w{i}")]
             if run_as_uid:
                 uid = self._uid_claims[i][0]
                 argv += ["--uid", str(uid), "--gid", str(uid)]
-            workers.append(_Worker(argv, self._closing))
+            workers.append(_Worker(argv, self._closing, cpu))
         self._start_workers(workers, "scaler-sandbox")
 
     def _release(self) -> None:
@@ -140,8 +146,10 @@ class ProcessSandbox(WorkerPool):
 class _Worker:
     """One runner subprocess, fed one job at a time by the thread that owns it."""
 
-    def __init__(self, argv: list[str], closing: threading.Event) -> None:
+    def __init__(self, argv: list[str], closing: threading.Event, cpu: int | None) -> None:
         self.argv = argv
+        #: The CPU this runner, and every process it starts, is held to (None: any).
+        self.cpu = cpu
         self.work_dir = Path(argv[argv.index("--work-dir") + 1])
         self.closing = closing
         self.proc: subprocess.Popen[bytes] | None = None
@@ -157,6 +165,11 @@ class _Worker:
             env=_runner_env(),
             start_new_session=True,  # a terminal's Ctrl-C is for the host, which stops runners
         )
+        if self.cpu is not None:
+            # Before the first request, so every warm child and job inherits it. Only speed
+            # depends on it: a runner that has already died is reported by the read below.
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(self.proc.pid, {self.cpu})
         try:
             hello = parse_message(self._read_line(time.monotonic() + READY_TIMEOUT_S))
         except WorkerLost as exc:
