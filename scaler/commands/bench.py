@@ -66,8 +66,22 @@ def bench() -> None:
     show_default=True,
     help="Levels drawn uniformly from each table, or every env at its middle level.",
 )
+@click.option(
+    "--rounds",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Times the backend and the in-process limit are measured in turn; the round with "
+    "the median share is reported (the others under `rounds`).",
+)
 def bench_instances(
-    backend: str, count: int, baseline_count: int, workers: int | None, levels: str, as_json: bool
+    backend: str,
+    count: int,
+    baseline_count: int,
+    workers: int | None,
+    levels: str,
+    rounds: int,
+    as_json: bool,
 ) -> None:
     """Verified instances per second over the builtin pack, against a spawn-per-call baseline
     and as a share of the in-process limit.
@@ -76,7 +90,8 @@ def bench_instances(
     in flight as the backend has workers: one hardened `docker run` (naive-docker) for the
     docker backend, a fresh interpreter (naive-subprocess) for the others. The limit runs the
     same requests with no sandbox at all, Python programs exec-ed in this process (in-process),
-    scaled to the backend's workers.
+    scaled to the backend's workers. The backend and the limit are measured in turn, round
+    after round, so that each round's share is taken under the same load on the machine.
     """
     from scaler.perf.instances import run_instance_benchmark
 
@@ -89,6 +104,7 @@ def bench_instances(
         baseline_count,
         workers,
         levels,
+        rounds,
     )
     if as_json:
         print_json(report)
@@ -100,7 +116,10 @@ def bench_instances(
             f"{report['baseline']['instances_per_s']:.1f} instances/s; ratio {report['ratio']:.1f}x"
             f"; {report['share_of_in_process']:.0%} of the in-process limit "
             f"({report['limit_instances_per_s']:.0f} instances/s: "
-            f"{report['in_process']['instances_per_s']:.0f} x {report['workers']} workers)"
+            f"{report['in_process']['instances_per_s']:.0f} x {report['workers']} workers; "
+            f"median of {len(report['rounds'])} rounds: "
+            + ", ".join(f"{r['share_of_in_process']:.0%}" for r in report["rounds"])
+            + ")"
         )
 
 

@@ -42,8 +42,22 @@ def bench(*args: str) -> dict[str, Any]:
     return json.loads(done.stdout)
 
 
-def assert_shape(report: dict[str, Any], backend: str, baseline: str, count: int) -> None:
+def assert_shape(
+    report: dict[str, Any], backend: str, baseline: str, count: int, rounds: int = 3
+) -> None:
+    """The figures agree with each other, and the top-level ones are the median round's."""
     assert (report["backend"], report["instances"]) == (backend, count)
+    assert len(report["rounds"]) == rounds
+    for one in report["rounds"]:
+        limit = one["in_process_instances_per_s"] * report["workers"]
+        assert one["share_of_in_process"] == one["instances_per_s"] / limit
+    shares = sorted(one["share_of_in_process"] for one in report["rounds"])
+    assert report["share_of_in_process"] == shares[(rounds - 1) // 2]
+    assert {
+        "instances_per_s": report["instances_per_s"],
+        "in_process_instances_per_s": report["in_process"]["instances_per_s"],
+        "share_of_in_process": report["share_of_in_process"],
+    } in report["rounds"]
     assert report["baseline"]["name"] == baseline
     assert report["instances_per_s"] > 0 and report["baseline"]["instances_per_s"] > 0
     assert report["ratio"] == report["instances_per_s"] / report["baseline"]["instances_per_s"]
@@ -58,6 +72,11 @@ def test_benchmark_script_prints_one_json_object() -> None:
     assert_shape(report, "process", "naive-subprocess", 8)
 
 
+def test_the_median_of_an_even_number_of_rounds_is_the_lower_middle_one() -> None:
+    report = bench("--backend", "process", "-n", "4", "--baseline-count", "2", "--rounds", "2")
+    assert_shape(report, "process", "naive-subprocess", 4, rounds=2)
+
+
 def test_a_baseline_can_be_measured_on_its_own() -> None:
     report = bench("--backend", "naive-subprocess", "-n", "4", "--baseline-count", "2")
     assert_shape(report, "naive-subprocess", "naive-subprocess", 4)
@@ -69,6 +88,7 @@ def test_the_in_process_limit_can_be_measured_on_its_own() -> None:
     assert report["workers"] == 1
     assert report["in_process"]["instances_per_s"] == report["instances_per_s"]
     assert report["share_of_in_process"] == 1.0
+    assert {one["share_of_in_process"] for one in report["rounds"]} == {1.0}
 
 
 def test_in_process_makes_the_instances_the_process_backend_makes(
