@@ -2,7 +2,8 @@
 
 Each check is a plugin (``scaler_register_checks``): ``check(candidate, context) ->
 CheckResult``. Every program involved runs in the sandbox, in batches: a check costs two
-parallel rounds (generators, then solutions), not one process per run. A failed check says
+parallel rounds (generators, then solutions), not one process per run; breadth solves its first
+trials in a round of their own, and stops there when they fail. A failed check says
 why in one line (``reason``, for reports) and in full (``feedback``: the error text, the
 offending input, the outputs that disagree), which is what the repair loop shows the LLM.
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 
 #: Characters of an input or an output quoted in feedback.
 QUOTE = 1500
+#: Breadth trials solved before the rest, to stop early on a generator that fails.
+BREADTH_FIRST_ROUND = 10
 
 
 @attrs.frozen
@@ -286,6 +289,14 @@ def _random_requests(
     return [(random_params(candidate.scale_params, rng, 0, cap), s) for s in _seeds(rng, n)]
 
 
+def _rounds(trials: int) -> list[tuple[int, int]]:
+    """The trials breadth solves together, in order: the first BREADTH_FIRST_ROUND, then the
+    rest. A generator the solutions disagree on (most of what an LLM first writes) is told so
+    after a tenth of the runs; the first failing trial is the same as in one round."""
+    cut = min(trials, BREADTH_FIRST_ROUND)
+    return [(0, cut), (cut, trials)] if cut < trials else [(0, trials)]
+
+
 def breadth(candidate: Candidate, context: CheckContext) -> CheckResult:
     """Random scales; every reference solution runs and all agree, on every trial."""
     requests = _random_requests(candidate, context, "breadth", context.settings.trials)
@@ -293,12 +304,20 @@ def breadth(candidate: Candidate, context: CheckContext) -> CheckResult:
         inputs = generate(context, candidate, requests)
     except GeneratorFailed as failure:
         return _generator_failed("breadth", failure)
-    results = solve(context, candidate, inputs, range(len(candidate.solutions)))
-    failed = _agreement(
-        "breadth", context, candidate, inputs, results, lambda i: f"on trial {i + 1}"
-    )
-    if failed:
-        return failed
+    results: list[list[JobResult]] = []
+    for first, end in _rounds(len(inputs)):
+        solved = solve(context, candidate, inputs[first:end], range(len(candidate.solutions)))
+        failed = _agreement(
+            "breadth",
+            context,
+            candidate,
+            inputs[first:end],
+            solved,
+            lambda i, first=first: f"on trial {first + i + 1}",
+        )
+        if failed:
+            return failed
+        results += solved
     runtimes = [r.cpu_s for row in results for r in row]
     return CheckResult(
         "breadth",

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -7,7 +9,10 @@ import pytest
 
 from scaler.model import Limits, Program, ScaleParam
 from scaler.plugins import Plugins
+from scaler.sandbox.jobs import Job, JobResult
+from scaler.synth import checks
 from scaler.synth.checks import (
+    BREADTH_FIRST_ROUND,
     CHECKS,
     Candidate,
     CheckContext,
@@ -144,3 +149,40 @@ def test_random_params_stay_within_each_parameter() -> None:
         assert depth["small"] == 40 and depth["big"] == 20_000
         breadth = random_params(params, rng, 0, 1000)
         assert 1 <= breadth["small"] <= 40 and breadth["big"] == 20_000
+
+
+class CountingSandbox:
+    """The test sandbox, counting the jobs of each program it is given."""
+
+    def __init__(self, sandbox: Any) -> None:
+        self.sandbox = sandbox
+        self.runs: Counter[Program] = Counter()
+
+    def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
+        self.runs.update(job.program for job in jobs)
+        results: list[JobResult] = self.sandbox.run_batch(jobs)
+        return results
+
+
+def test_breadth_stops_after_its_first_round_when_that_fails(context: CheckContext) -> None:
+    counting = CountingSandbox(context.sandbox)
+    wide = attrs.evolve(context, sandbox=counting, settings=CheckSettings(trials=30))
+    wrong = Program("python", "print(2 * int(input()) + 1)")
+    result = _one("breadth", attrs.evolve(GOOD, solutions=(DOUBLE_PY, wrong)), wide)
+    assert not result.ok and result.reason == "solutions 0 and 1 disagree on trial 1"
+    assert counting.runs[wrong] == counting.runs[DOUBLE_PY] == BREADTH_FIRST_ROUND < 30
+
+
+def test_a_failure_in_breadths_second_round_is_the_one_a_single_round_finds(
+    context: CheckContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wide = attrs.evolve(context, settings=CheckSettings(trials=40))
+    drawn = checks.generate(wide, GOOD, checks._random_requests(GOOD, wide, "breadth", 40))
+    values = [int(item.stdin) for item in drawn]
+    trial = next(i for i in range(BREADTH_FIRST_ROUND, 40) if values[i] not in values[:i])
+    wrong = Program("python", f"x = int(input())\nprint(2 * x + (x == {values[trial]}))")
+    candidate = attrs.evolve(GOOD, solutions=(DOUBLE_PY, wrong))
+    in_rounds = _one("breadth", candidate, wide)
+    assert in_rounds.reason == f"solutions 0 and 1 disagree on trial {trial + 1}"
+    monkeypatch.setattr(checks, "BREADTH_FIRST_ROUND", 40)
+    assert _one("breadth", candidate, wide) == in_rounds
