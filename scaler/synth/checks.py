@@ -19,6 +19,7 @@ import random
 import statistics
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
@@ -289,6 +290,10 @@ def _random_requests(
     return [(random_params(candidate.scale_params, rng, 0, cap), s) for s in _seeds(rng, n)]
 
 
+def _on_trial(first: int, i: int) -> str:
+    return f"on trial {first + i + 1}"
+
+
 def _rounds(trials: int) -> list[tuple[int, int]]:
     """The trials breadth solves together, in order: the first BREADTH_FIRST_ROUND, then the
     rest. A generator the solutions disagree on (most of what an LLM first writes) is told so
@@ -313,7 +318,7 @@ def breadth(candidate: Candidate, context: CheckContext) -> CheckResult:
             candidate,
             inputs[first:end],
             solved,
-            lambda i, first=first: f"on trial {first + i + 1}",
+            partial(_on_trial, first),
         )
         if failed:
             return failed
