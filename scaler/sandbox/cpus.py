@@ -8,22 +8,17 @@ nothing in the meantime. Pinned to one CPU, a runner and its children hand off b
 context switch on that CPU. On the 2-core machines of docs/benchmarks.md this took the idle
 share of a busy ``bench instances`` run from about 15% to 3% ("Pinned workers").
 
-Pinning is only done where it cannot cost a worker a CPU it would otherwise get: at most one
-worker per CPU this process may run on, and workers spread over them round-robin, continuing
-from where the last sandbox of this process left off, so two sandboxes open at once do not
-pile onto the same CPUs.
+Pinning is only done where no worker can lose by it: when the sandbox has exactly one worker
+per CPU this process may run on (the backends' default). With fewer, another sandbox, in this
+process or another, could pin its workers to the same CPUs while others stay idle; with more,
+the kernel balances the uneven load better.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 
 from scaler.errors import ConfigError
-
-#: Where the next sandbox of this process starts pinning: an index into the usable CPUs.
-_next = 0
-_lock = threading.Lock()
 
 
 def usable_cpus() -> list[int]:
@@ -41,12 +36,8 @@ def check_pin(value: object) -> bool:
 
 
 def worker_cpus(count: int, cpus: list[int] | None = None) -> list[int | None]:
-    """One CPU per worker, or None for every worker when there are more workers than
-    ``cpus`` (default: :func:`usable_cpus`), where the kernel's balancing does better."""
-    global _next
+    """Worker i's CPU: the i-th of ``cpus`` (default: :func:`usable_cpus`) when there is one
+    worker for each, else None for every worker."""
     cpus = usable_cpus() if cpus is None else cpus
-    if not cpus or count > len(cpus):
-        return [None] * count
-    with _lock:
-        first, _next = _next, _next + count
-    return [cpus[(first + i) % len(cpus)] for i in range(count)]
+    pinned: list[int | None] = [*cpus] if count == len(cpus) else [None] * count
+    return pinned

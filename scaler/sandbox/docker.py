@@ -155,9 +155,10 @@ class DockerSandbox(WorkerPool):
         user's sandbox cache, per image). ``runner_path``: the runner inside the image; used when
         the image's runner is this scaler's, else (or when None) this scaler's runner.py is
         passed on the exec's command line. ``keep_warm``: runners keep their warm children
-        between batches (for a producer that sends batch after batch). ``pin_cpus``: each
-        container gets a CPU of its own (its cpuset), when the engine runs on this machine's
-        kernel, ``cpus`` is at most one and there are enough (:mod:`scaler.sandbox.cpus`)."""
+        between batches (for a producer that sends batch after batch). ``pin_cpus``: with one
+        worker per usable CPU, each container gets a CPU of its own (its cpuset), when the
+        engine runs on this machine's kernel and ``cpus`` is at most one
+        (:mod:`scaler.sandbox.cpus`)."""
         count = (os.cpu_count() or 1) if workers is None else workers
         for field, value in (("workers", count), ("jobs_per_container", jobs_per_container)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

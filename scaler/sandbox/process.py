@@ -91,8 +91,8 @@ class ProcessSandbox(WorkerPool):
         pin_cpus: bool = True,
     ) -> None:
         """``keep_warm``: runners keep their warm children between batches (for a producer
-        that sends batch after batch, such as a training run's curriculum). ``pin_cpus``: each
-        runner and its jobs stay on one CPU of their own, when there are enough
+        that sends batch after batch, such as a training run's curriculum). ``pin_cpus``: with one
+        worker per usable CPU, each runner and its jobs stay on a CPU of their own
         (:mod:`scaler.sandbox.cpus` says why)."""
         count = (os.cpu_count() or 1) if workers is None else workers
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:

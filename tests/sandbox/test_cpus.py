@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,16 +23,16 @@ AFFINITY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test starts pinning at the first CPU, as a fresh process does."""
-    monkeypatch.setattr(cpus, "_next", 0)
-
-
-def two_cpus() -> int:
-    if len(cpus.usable_cpus()) < 2:
+@pytest.fixture
+def two_cpus() -> Iterator[int]:
+    """This test's thread held to its first two CPUs (the sandboxes' workers and their runners
+    inherit that), so that two workers are one per CPU on any machine."""
+    before = os.sched_getaffinity(0)
+    if len(before) < 2:
         pytest.skip("needs two usable CPUs to tell pinned workers apart")
-    return 2
+    os.sched_setaffinity(0, sorted(before)[:2])
+    yield 2
+    os.sched_setaffinity(0, before)
 
 
 def seen_cpus(box: object, language: str) -> set[str]:
@@ -41,15 +43,11 @@ def seen_cpus(box: object, language: str) -> set[str]:
     return {r.stdout.strip() for r in results}
 
 
-def test_workers_take_cpus_round_robin_and_sandboxes_carry_on_from_each_other() -> None:
-    assert cpus.worker_cpus(2, [0, 1, 2, 3]) == [0, 1]
-    assert cpus.worker_cpus(2, [0, 1, 2, 3]) == [2, 3]
-    assert cpus.worker_cpus(3, [0, 1, 2, 3]) == [0, 1, 2]
-    assert cpus.worker_cpus(1, [4, 6]) == [6]
-
-
-def test_more_workers_than_cpus_are_left_to_the_kernel() -> None:
-    assert cpus.worker_cpus(3, [0, 1]) == [None, None, None]
+def test_one_worker_per_cpu_is_pinned_and_any_other_count_is_not() -> None:
+    assert cpus.worker_cpus(4, [0, 1, 2, 3]) == [0, 1, 2, 3]
+    assert cpus.worker_cpus(2, [4, 6]) == [4, 6]
+    assert cpus.worker_cpus(2, [0, 1, 2, 3]) == [None, None]  # another sandbox may pin there
+    assert cpus.worker_cpus(3, [0, 1]) == [None, None, None]  # the kernel balances better
     assert cpus.worker_cpus(1, []) == [None]
 
 
@@ -69,32 +67,30 @@ def test_containers_are_pinned_only_for_an_engine_on_this_kernel() -> None:
 
 
 @pytest.mark.parametrize("language", ["python", "cpp"])
-def test_process_workers_and_their_jobs_stay_on_a_cpu_each(language: str) -> None:
-    workers = two_cpus()
-    first, second = cpus.usable_cpus()[:2]
-    with ProcessSandbox(workers=workers, keep_warm=True) as box:
+def test_process_workers_and_their_jobs_stay_on_a_cpu_each(language: str, two_cpus: int) -> None:
+    first, second = cpus.usable_cpus()
+    with ProcessSandbox(workers=two_cpus, keep_warm=True) as box:
         assert seen_cpus(box, language) == {f"[{first}]", f"[{second}]"}
         box._workers[0].restart()  # a replacement runner keeps its worker's CPU
         assert seen_cpus(box, language) == {f"[{first}]", f"[{second}]"}
 
 
-def test_unpinned_process_jobs_may_run_anywhere() -> None:
-    with ProcessSandbox(workers=two_cpus(), pin_cpus=False) as box:
+def test_unpinned_process_jobs_may_run_anywhere(two_cpus: int) -> None:
+    with ProcessSandbox(workers=two_cpus, pin_cpus=False) as box:
         assert seen_cpus(box, "python") == {str(cpus.usable_cpus())}
 
 
-def test_more_process_workers_than_cpus_are_not_pinned() -> None:
-    workers = len(cpus.usable_cpus()) + 1
-    with ProcessSandbox(workers=workers) as box:
+@pytest.mark.parametrize("extra", [-1, 1])
+def test_process_workers_not_one_per_cpu_are_not_pinned(extra: int, two_cpus: int) -> None:
+    with ProcessSandbox(workers=two_cpus + extra) as box:
         assert seen_cpus(box, "python") == {str(cpus.usable_cpus())}
 
 
 @pytest.mark.docker
 @pytest.mark.parametrize("language", ["python", "cpp"])
-def test_each_container_has_a_cpu_of_its_own(language: str, tmp_path: Path) -> None:
-    workers = two_cpus()
-    first, second = cpus.usable_cpus()[:2]
-    with DockerSandbox(workers=workers, memory_mb=DOCKER_MEMORY_MB, cache_dir=tmp_path) as box:
+def test_each_container_has_a_cpu_of_its_own(language: str, two_cpus: int, tmp_path: Path) -> None:
+    first, second = cpus.usable_cpus()
+    with DockerSandbox(workers=two_cpus, memory_mb=DOCKER_MEMORY_MB, cache_dir=tmp_path) as box:
         assert seen_cpus(box, language) == {f"[{first}]", f"[{second}]"}
         cpusets = {
             docker_api().inspect_container(c["Id"])["HostConfig"]["CpusetCpus"]
@@ -106,10 +102,10 @@ def test_each_container_has_a_cpu_of_its_own(language: str, tmp_path: Path) -> N
 @pytest.mark.docker
 @pytest.mark.parametrize(("options"), [{"pin_cpus": False}, {"cpus": 2.0}])
 def test_containers_are_not_pinned_when_told_or_allowed_more_than_a_core(
-    options: dict[str, object], tmp_path: Path
+    options: dict[str, object], two_cpus: int, tmp_path: Path
 ) -> None:
     with DockerSandbox(
-        workers=two_cpus(),
+        workers=two_cpus,
         memory_mb=DOCKER_MEMORY_MB,
         cache_dir=tmp_path,
         **options,  # type: ignore[arg-type]
