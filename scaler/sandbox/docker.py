@@ -8,6 +8,10 @@ nothing running. The runner is started with ``docker exec`` and spoken to over t
 hijacked attach stream (stdin in, stdout/stderr multiplexed out): it is not the init's child and
 not on the init's stdio, so a job (which runs under the same uid) cannot reach the protocol
 through ``/proc/1/fd``, and ``--undumpable`` keeps it out of the runner's own fds and memory.
+With an engine on this machine the protocol itself bypasses the engine: the runner's stdin and
+stdout are two FIFOs in a private host directory mounted into the container, opened before the
+runner starts and unlinked as soon as it is ready, so that no job finds them (the exec's stream
+then carries only the runner's stderr).
 
 Every container: no network, read-only root, tmpfs at /tmp (the only place a non-root user can
 write on engine 20.10) and /dev/shm, both emptied after each job, uid 65534, no capabilities,
@@ -23,11 +27,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import os
 import select
+import shutil
 import signal
 import socket
 import struct
+import tempfile
 import threading
 import time
 import uuid
@@ -117,6 +124,13 @@ RUNNER_STDERR_KEPT = 4096
 FRAME_HEADER = struct.Struct(">BxxxL")
 #: The SDK's base URL for an engine reached over a unix socket.
 LOCAL_ENGINE = "http+docker://localhost"
+#: How the host speaks to a runner: "fifo" (two FIFOs mounted into the container, past the
+#: engine), "exec" (the exec's attach stream, through the engine), "auto" (fifo when the
+#: engine runs on this machine, else exec).
+TRANSPORTS = ("auto", "fifo", "exec")
+#: Where a container sees its directory of protocol FIFOs (empty once its runner is ready).
+PROTOCOL_MOUNT = "/protocol"
+FIFO_IN, FIFO_OUT = "requests", "answers"
 STDOUT, STDERR = 1, 2
 
 
@@ -148,6 +162,7 @@ class DockerSandbox(WorkerPool):
         runner_path: str | None = RUNNER_PATH,
         keep_warm: bool = False,
         pin_cpus: bool = True,
+        transport: str = "auto",
     ) -> None:
         """``image``: default ``scaler-sandbox:<version>``. ``memory_mb``, ``cpus``, ``pids`` and
         ``tmpfs_mb`` bound each container (one job at a time runs in it; the /tmp tmpfs counts
@@ -158,13 +173,19 @@ class DockerSandbox(WorkerPool):
         between batches (for a producer that sends batch after batch). ``pin_cpus``: with one
         worker per usable CPU, each container gets a CPU of its own (its cpuset), when the
         engine runs on this machine's kernel and ``cpus`` is at most one
-        (:mod:`scaler.sandbox.cpus`)."""
+        (:mod:`scaler.sandbox.cpus`). ``transport``: how the host speaks to the runners
+        (TRANSPORTS; docs/sandbox.md, "How the runner runs")."""
         count = (os.cpu_count() or 1) if workers is None else workers
         for field, value in (("workers", count), ("jobs_per_container", jobs_per_container)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"must be a whole number >= 1, got {value!r}", field=field)
         check_pin(pin_cpus)
+        if transport not in TRANSPORTS:
+            raise ConfigError(
+                f"must be one of {', '.join(TRANSPORTS)}, got {transport!r}", field="transport"
+            )
         super().__init__(keep_warm)
+        self._fifo_root: Path | None = None
         self.jobs_per_container = jobs_per_container
         #: The value of LABEL on every container of this sandbox.
         self.id = uuid.uuid4().hex[:16]
@@ -190,6 +211,11 @@ class DockerSandbox(WorkerPool):
                 if pin_cpus and cpus <= 1
                 else []
             )
+            if transport == "fifo" or (
+                transport == "auto" and _engine_here(client.api.base_url, info)
+            ):
+                # Private to this user: the FIFOs themselves must be open to the containers' uid.
+                self._fifo_root = Path(tempfile.mkdtemp(prefix="scaler-docker-"))
             oom_events = OOM_EVENTS.get(cgroup_version)
             self._spec = _Spec(
                 image=self.image,
@@ -206,6 +232,7 @@ class DockerSandbox(WorkerPool):
                     pids,
                 ),
                 api_version=client.api.api_version,
+                fifo_root=None if self._fifo_root is None else str(self._fifo_root),
             )
             remove_leftovers(client.api)
         finally:
@@ -230,6 +257,8 @@ class DockerSandbox(WorkerPool):
 
     def _release(self) -> None:
         _LIVE.discard(self)
+        if self._fifo_root is not None:
+            shutil.rmtree(self._fifo_root, ignore_errors=True)
         with contextlib.closing(_api(self._spec.api_version)) as api:
             for found in api.containers(all=True, filters={"label": f"{LABEL}={self.id}"}):
                 _remove(api, found["Id"])  # what a failed start may have left
@@ -257,10 +286,17 @@ class _Spec:
     oom_events: str | None
     runner_command: list[str]
     api_version: str
+    #: Where each container's directory of protocol FIFOs is made (None: the exec's stream).
+    fifo_root: str | None = None
 
-    def create(self, api: Any, command: list[str], cpu: int | None) -> str:
-        """Creates (does not start) a hardened container, held to ``cpu`` unless it is None;
-        returns its id."""
+    def create(
+        self, api: Any, command: list[str], cpu: int | None, fifos: str | None = None
+    ) -> str:
+        """Creates (does not start) a hardened container, held to ``cpu`` unless it is None,
+        with the directory ``fifos`` at PROTOCOL_MOUNT unless it is None; returns its id."""
+        binds = {self.cache_dir: {"bind": CACHE_MOUNT, "mode": "ro"}}
+        if fifos is not None:
+            binds[fifos] = {"bind": PROTOCOL_MOUNT, "mode": "ro"}
         return create_hardened(
             api,
             self.image,
@@ -270,7 +306,7 @@ class _Spec:
             cpus=self.cpus,
             pids=self.pids,
             tmpfs_mb=self.tmpfs_mb,
-            binds={self.cache_dir: {"bind": CACHE_MOUNT, "mode": "ro"}},
+            binds=binds,
             cpuset=None if cpu is None else str(cpu),
         )
 
@@ -338,7 +374,9 @@ class _Container:
         self.api: Any = None
         self.id: str | None = None
         self.lifeline: AttachStream | None = None
-        self.stream: AttachStream | None = None
+        self.stream: AttachStream | FifoStream | None = None
+        #: This container's directory of protocol FIFOs on the host, until its runner is ready.
+        self.fifos: str | None = None
         self.jobs_done = 0
         self.retired: str | None = None
 
@@ -349,28 +387,44 @@ class _Container:
         self.api = _api(self.spec.api_version)
         self.jobs_done = 0
         self.retired = None
+        deadline = time.monotonic() + READY_TIMEOUT_S
         try:
-            self.id = self.spec.create(self.api, ["cat"], self.cpu)
+            if self.spec.fifo_root is not None:
+                self.fifos = _make_fifos(self.spec.fifo_root)
+            self.id = self.spec.create(self.api, ["cat"], self.cpu, self.fifos)
             # Attached before the start: from then on, this process going away removes it.
             self.lifeline = AttachStream(self.api.attach_socket(self.id, {"stdin": 1, "stream": 1}))
             self.api.start(self.id)
+            command = self.spec.runner_command
+            if self.fifos is not None:
+                redirect = f"<{PROTOCOL_MOUNT}/{FIFO_IN} >{PROTOCOL_MOUNT}/{FIFO_OUT}"
+                command = ["sh", "-c", f'exec "$0" "$@" {redirect}', *command]
             exec_id = self.api.exec_create(
                 self.id,
-                self.spec.runner_command,
-                stdin=True,
+                command,
+                stdin=self.fifos is None,
                 environment=RUNNER_ENV,
                 workdir="/tmp",
             )["Id"]
             self.stream = AttachStream(self.api.exec_start(exec_id, socket=True))
-            hello = parse_message(self.stream.read_line(time.monotonic() + READY_TIMEOUT_S))
-        except (docker.errors.DockerException, WorkerLost) as exc:
+            if self.fifos is not None:
+                self.stream = FifoStream.connect(self.fifos, self.stream, deadline)
+            hello = parse_message(self.stream.read_line(deadline))
+        except (docker.errors.DockerException, WorkerLost, OSError) as exc:
             detail = self.stream.stderr_tail() if self.stream else ""
             raise ScalerError(
                 f"could not start a sandbox container from {self.spec.image}: {exc}"
                 + (f"\n{detail}" if detail else "")
             ) from None
+        finally:
+            self._remove_fifos()  # the runner holds them open: from now on no job finds them
         if not is_ready(hello):
             raise ScalerError(f"the sandbox runner in {self.spec.image} said {hello!r}")
+
+    def _remove_fifos(self) -> None:
+        fifos, self.fifos = self.fifos, None
+        if fifos is not None:
+            shutil.rmtree(fifos, ignore_errors=True)
 
     def run_chains(
         self, chains: Sequence[Chain], batch_id: int, keep_warm: bool, retried: Sequence[bool]
@@ -464,6 +518,7 @@ class _Container:
             if stream is not None:
                 stream.close()
         self.stream = self.lifeline = None
+        self._remove_fifos()
         if self.api is None:
             return
         if container is not None:
@@ -625,6 +680,127 @@ class AttachStream:
                 closeable.close()
 
 
+class FifoStream:
+    """The runner's protocol over two FIFOs, past the engine: requests into one, answers out
+    of the other. The exec's attach stream stays open beside them for the runner's stderr.
+
+    A thread waiting here is woken by ``shutdown`` (through a pipe of its own: a FIFO cannot
+    be shut down from another thread), and a runner that is gone ends the answers (EOF)."""
+
+    def __init__(self, requests: int, answers: int, attach: AttachStream) -> None:
+        self.requests = requests
+        self.answers = answers
+        self.attach: AttachStream | None = attach
+        self.out = bytearray()
+        self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    @classmethod
+    def connect(cls, directory: str, attach: AttachStream, deadline: float) -> FifoStream:
+        """Opens both FIFOs once the runner's shell has opened its ends (the answers first, so
+        that its shell's open of them cannot wait on us), or raises WorkerLost by
+        ``deadline``."""
+        answers = os.open(f"{directory}/{FIFO_OUT}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            while True:
+                try:
+                    requests = os.open(
+                        f"{directory}/{FIFO_IN}", os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC
+                    )
+                    return cls(requests, answers, attach)
+                except OSError as exc:  # ENXIO: its shell has not opened it yet
+                    if exc.errno != errno.ENXIO:
+                        raise
+                if time.monotonic() > deadline:
+                    raise WorkerLost(f"the runner did not open {PROTOCOL_MOUNT}/{FIFO_IN}")
+                if attach._ready(0.005):  # its shell failed, or said something on stderr
+                    attach._receive(deadline)
+        except BaseException:
+            os.close(answers)
+            raise
+
+    def send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self.requests, view) :]
+            except BlockingIOError:
+                self._wait(self.requests, select.POLLOUT, deadline)
+            except OSError as exc:
+                raise _StreamEnded(f"could not send the job: {exc}") from None
+
+    def read_line(self, deadline: float) -> bytes:
+        """One line of the runner's answers, which must come by ``deadline``."""
+        return next_line(self.out, lambda: self._receive(deadline))
+
+    def buffered(self) -> bool:
+        """Whether the answers hold anything past the last line read (after a short look)."""
+        with contextlib.suppress(WorkerLost):
+            while True:
+                self._receive(time.monotonic())
+        return bool(self.out)
+
+    def stderr_tail(self) -> str:
+        return self.attach.stderr_tail() if self.attach is not None else ""
+
+    def _receive(self, deadline: float) -> None:
+        self._wait(self.answers, select.POLLIN, deadline)
+        try:
+            chunk = os.read(self.answers, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            raise _StreamEnded(f"its stream failed: {exc}") from None
+        if not chunk:
+            raise _StreamEnded("its output ended")
+        self.out += chunk
+
+    def _wait(self, fd: int, event: int, deadline: float) -> None:
+        """Until ``fd`` is ready for ``event``; meanwhile the runner's stderr is read (its
+        stream must not fill up and block the runner)."""
+        while True:
+            poller = select.poll()
+            poller.register(fd, event)
+            poller.register(self._wake_read, select.POLLIN)
+            if self.attach is not None:
+                poller.register(self.attach.raw.fileno(), select.POLLIN)
+            remaining = deadline - time.monotonic()
+            ready = {f for f, _ in poller.poll(max(0.0, remaining) * 1000)}
+            if self._wake_read in ready:
+                raise _StreamEnded("interrupted")
+            if fd in ready:
+                return
+            if self.attach is not None and self.attach.raw.fileno() in ready:
+                try:
+                    self.attach._receive(deadline)
+                except WorkerLost:  # the exec ended: the answers end too, or already have
+                    self.attach = None
+                continue
+            if not ready:
+                raise WorkerLost("no answer in time")
+
+    def shutdown(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_write, b"x")
+
+    def close(self) -> None:
+        for fd in (self.requests, self.answers, self._wake_read, self._wake_write):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        if self.attach is not None:
+            self.attach.close()
+
+
+def _make_fifos(root: str) -> str:
+    """A directory of its own under ``root`` with the two protocol FIFOs, which the
+    containers' uid may open (``root`` keeps everyone else on the host out)."""
+    directory = tempfile.mkdtemp(dir=root)
+    os.chmod(directory, 0o755)
+    for name in (FIFO_IN, FIFO_OUT):
+        os.mkfifo(f"{directory}/{name}")
+        os.chmod(f"{directory}/{name}", 0o666)
+    return directory
+
+
 def _buffered_past_headers(sock: Any, raw: socket.socket) -> bytes:
     """Takes what the HTTP response's buffered reader holds beyond the upgrade headers: output
     that came with them in one read (possible when the host is slow to read)."""
@@ -668,6 +844,18 @@ def _engine_cpus(base_url: str, engine_cpus: object) -> list[int]:
         return []
     cpus = usable_cpus()
     return cpus if cpus and max(cpus) < engine_cpus else []
+
+
+def _engine_here(base_url: str, info: dict[str, Any]) -> bool:
+    """Whether the engine runs on this machine, sharing its files and FIFOs with this
+    process: reached over a local unix socket, on this kernel, under this host name (an engine
+    in a VM, as Docker Desktop's, runs another kernel; one whose socket was mounted into this
+    process's container names another host)."""
+    return (
+        base_url == LOCAL_ENGINE
+        and info.get("KernelVersion") == os.uname().release
+        and info.get("Name") == socket.gethostname()
+    )
 
 
 def _api(version: str) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import textwrap
@@ -15,13 +17,16 @@ from typing import Any
 
 import pytest
 
-from scaler.errors import ScalerError
+from scaler.errors import ConfigError, ScalerError
 from scaler.model import Program
 from scaler.plugins import Plugins
 from scaler.sandbox.docker import (
     LABEL,
     LABEL_OWNER,
+    LOCAL_ENGINE,
+    PROTOCOL_MOUNT,
     DockerSandbox,
+    _engine_here,
     create_hardened,
     owner_token,
     remove_leftovers,
@@ -129,7 +134,62 @@ def test_containers_are_hardened(docker_box: DockerSandbox) -> None:
         assert host["AutoRemove"] is True
         assert host["LogConfig"]["Type"] == "none"
         assert list(host["Tmpfs"]) == ["/tmp"] and "noexec" in host["Tmpfs"]["/tmp"]
-        assert host["Binds"] == [f"{docker_box.cache_dir}:/cache:ro"]
+        cache, protocol = host["Binds"]
+        assert cache == f"{docker_box.cache_dir}:/cache:ro"
+        fifos, target, mode = protocol.split(":")
+        assert (Path(fifos).parent, target, mode) == (docker_box._fifo_root, PROTOCOL_MOUNT, "ro")
+
+
+@pytest.mark.docker
+def test_the_protocol_fifos_are_gone_before_any_job_runs(docker_box: DockerSandbox) -> None:
+    """The runner has them open; the host unlinked them once it was ready, so a job finds an
+    empty directory and nothing of the protocol to open."""
+    assert docker_box._fifo_root is not None
+    assert stat.S_IMODE(docker_box._fifo_root.stat().st_mode) == 0o700
+    assert list(docker_box._fifo_root.iterdir()) == []
+    probe = (
+        "import os\n"
+        f"print(os.listdir({PROTOCOL_MOUNT!r}))\n"
+        "for name in ('requests', 'answers'):\n"
+        "    try:\n"
+        f"        os.open({PROTOCOL_MOUNT!r} + '/' + name, os.O_RDWR | os.O_NONBLOCK)\n"
+        "        print('opened', name)\n"
+        "    except OSError as exc:\n"
+        "        print(type(exc).__name__)\n"
+    )
+    for result in docker_box.run_batch([job("python", probe) for _ in range(4)]):
+        assert result.stdout == "[]\nFileNotFoundError\nFileNotFoundError\n", result.stderr
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("transport", ["exec", "fifo"])
+def test_either_transport_serves_jobs(transport: str, tmp_path: Path) -> None:
+    with DockerSandbox(
+        workers=1, memory_mb=DOCKER_MEMORY_MB, cache_dir=tmp_path, transport=transport
+    ) as box:
+        assert (box._fifo_root is None) == (transport == "exec")
+        assert_serves(box)
+        assert run(box, "cpp", CPP_ECHO, "a\nb").stdout == "a|b|\n"
+        (container,) = sandbox_containers(box.id)
+        binds = docker_api().inspect_container(container["Id"])["HostConfig"]["Binds"]
+        assert any(bind.endswith(f":{PROTOCOL_MOUNT}:ro") for bind in binds) == (
+            transport == "fifo"
+        )
+        root = box._fifo_root
+    assert root is None or not root.exists()
+
+
+def test_a_transport_must_be_known() -> None:
+    with pytest.raises(ConfigError, match=r"transport.*'socket'"):
+        DockerSandbox(workers=1, transport="socket")
+
+
+def test_the_fifos_are_used_only_with_an_engine_on_this_machine() -> None:
+    here = {"KernelVersion": os.uname().release, "Name": socket.gethostname()}
+    assert _engine_here(LOCAL_ENGINE, here)
+    assert not _engine_here("https://10.0.0.7:2376", here)
+    assert not _engine_here(LOCAL_ENGINE, {**here, "KernelVersion": "6.10.14-linuxkit"})
+    assert not _engine_here(LOCAL_ENGINE, {**here, "Name": "docker-desktop"})
 
 
 @pytest.mark.docker
