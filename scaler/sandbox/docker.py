@@ -131,6 +131,10 @@ TRANSPORTS = ("auto", "fifo", "exec")
 #: Where a container sees its directory of protocol FIFOs (empty once its runner is ready).
 PROTOCOL_MOUNT = "/protocol"
 FIFO_IN, FIFO_OUT = "requests", "answers"
+#: A sandbox's directory of FIFO directories: tempdir/PREFIX*, holding OWNER_FILE.
+FIFO_ROOT_PREFIX = "scaler-docker-"
+#: In a sandbox's FIFO directory: the owner token of the process that made it.
+OWNER_FILE = "owner"
 STDOUT, STDERR = 1, 2
 
 
@@ -214,8 +218,7 @@ class DockerSandbox(WorkerPool):
             if transport == "fifo" or (
                 transport == "auto" and _engine_here(client.api.base_url, info)
             ):
-                # Private to this user: the FIFOs themselves must be open to the containers' uid.
-                self._fifo_root = Path(tempfile.mkdtemp(prefix="scaler-docker-"))
+                self._fifo_root = _make_fifo_root()
             oom_events = OOM_EVENTS.get(cgroup_version)
             self._spec = _Spec(
                 image=self.image,
@@ -235,6 +238,7 @@ class DockerSandbox(WorkerPool):
                 fifo_root=None if self._fifo_root is None else str(self._fifo_root),
             )
             remove_leftovers(client.api)
+            remove_stale_fifo_roots()
         finally:
             client.close()
         _LIVE.add(self)
@@ -919,6 +923,30 @@ def _owner_alive(token: str) -> bool | None:
     if boot != _boot_id() or namespace != _pid_namespace():
         return None
     return _start_time(int(pid)) == started
+
+
+def _make_fifo_root() -> Path:
+    """A sandbox's directory for its containers' FIFO directories, private to this user (the
+    FIFOs themselves must be open to the containers' uid), labelled with its owner."""
+    root = Path(tempfile.mkdtemp(prefix=FIFO_ROOT_PREFIX))
+    (root / OWNER_FILE).write_text(owner_token(), encoding="ascii")
+    return root
+
+
+def remove_stale_fifo_roots() -> list[Path]:
+    """Removes the FIFO directories of sandboxes whose process is dead (killed, or ended by a
+    signal before it could clean up); returns them. Those of live processes, and those whose
+    owner this host cannot check, are left alone."""
+    removed = []
+    for root in Path(tempfile.gettempdir()).glob(f"{FIFO_ROOT_PREFIX}*"):
+        try:
+            token = (root / OWNER_FILE).read_text(encoding="ascii")
+        except OSError:  # not ours to judge, or being removed
+            continue
+        if _owner_alive(token) is False:
+            shutil.rmtree(root, ignore_errors=True)
+            removed.append(root)
+    return removed
 
 
 def remove_leftovers(api: Any) -> list[str]:

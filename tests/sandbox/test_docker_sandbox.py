@@ -9,6 +9,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -21,15 +22,18 @@ from scaler.errors import ConfigError, ScalerError
 from scaler.model import Program
 from scaler.plugins import Plugins
 from scaler.sandbox.docker import (
+    FIFO_ROOT_PREFIX,
     LABEL,
     LABEL_OWNER,
     LOCAL_ENGINE,
+    OWNER_FILE,
     PROTOCOL_MOUNT,
     DockerSandbox,
     _engine_here,
     create_hardened,
     owner_token,
     remove_leftovers,
+    remove_stale_fifo_roots,
 )
 from scaler.sandbox.image import RUNNER_PATH, default_tag
 from scaler.sandbox.jobs import SANDBOXES, Job, Sandbox
@@ -146,7 +150,7 @@ def test_the_protocol_fifos_are_gone_before_any_job_runs(docker_box: DockerSandb
     empty directory and nothing of the protocol to open."""
     assert docker_box._fifo_root is not None
     assert stat.S_IMODE(docker_box._fifo_root.stat().st_mode) == 0o700
-    assert list(docker_box._fifo_root.iterdir()) == []
+    assert [p.name for p in docker_box._fifo_root.iterdir()] == [OWNER_FILE]
     probe = (
         "import os\n"
         f"print(os.listdir({PROTOCOL_MOUNT!r}))\n"
@@ -177,6 +181,23 @@ def test_either_transport_serves_jobs(transport: str, tmp_path: Path) -> None:
         )
         root = box._fifo_root
     assert root is None or not root.exists()
+
+
+def test_the_fifo_directories_of_dead_sandboxes_are_removed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["sleep", "60"])
+    token = owner_token(gone.pid)
+    gone.kill()
+    gone.wait()
+    dead, alive, unlabelled = (tmp_path / f"{FIFO_ROOT_PREFIX}{n}" for n in ("a", "b", "c"))
+    for root in (dead, alive, unlabelled):
+        (root / "container").mkdir(parents=True)
+    (dead / OWNER_FILE).write_text(token)
+    (alive / OWNER_FILE).write_text(owner_token())
+    assert remove_stale_fifo_roots() == [dead]
+    assert not dead.exists() and alive.exists() and unlabelled.exists()
 
 
 def test_a_transport_must_be_known() -> None:
