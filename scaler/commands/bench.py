@@ -186,7 +186,8 @@ def bench_validate(
     """Seconds per environment to validate POOL, as scaler validate does (every check).
 
     The verdicts are hashed without their timings (verdicts_sha256): a second backend
-    (--compare) or a second run must reach the same.
+    (--compare) or a second run must reach the same. The floor (floor_s_per_env) is the CPU
+    time the runs report, over the cores the sandbox uses: no backend gets below it.
     """
     from scaler.perf.validate_pool import run_pool_validation_benchmark
 
@@ -199,6 +200,8 @@ def bench_validate(
     line = (
         f"{report['backend']}: {report['seconds_per_env']:.2f} s per environment "
         f"({report['envs']} envs in {report['seconds']:.1f} s, {report['passed']} pass); "
+        f"the programs' own CPU alone {report['floor_s_per_env']:.2f} s per environment, "
+        f"{report['other_ms_per_run']:.2f} ms per run beyond it; "
         f"verdicts {report['verdicts_sha256'][:12]}"
     )
     if compare is not None:

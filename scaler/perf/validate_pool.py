@@ -6,6 +6,11 @@ the cards' level figures and the recalibration), so the figure is what a user wa
 faster way of running programs must not change what validation concludes, so the verdicts
 are hashed without their timings: two runs, or two backends, that agree have the same
 ``verdicts_sha256``.
+
+What no backend can take away is the programs' own work: the CPU time the runs report
+(``programs_cpu_s``), spread over the cores the sandbox may use, is the floor
+(``floor_s_per_env``); what the wall time spends beyond it, per run, is the backend's overhead,
+the host's checks and any idle core together (``other_ms_per_run``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from scaler.catalog import pool_envs
 from scaler.model import EnvSpec, Limits, content_hash
 from scaler.perf.instances import workers_of
 from scaler.registry import PluginSet
-from scaler.sandbox.jobs import Job, Sandbox
+from scaler.sandbox.cpus import usable_cpus
+from scaler.sandbox.jobs import Job, JobResult, Sandbox
 from scaler.synth.validate import CHECK_NAMES, EnvCard, validate_pool
 
 #: The warm-up runs on empty input, where a solution may fail or loop: only its build counts.
@@ -43,6 +49,26 @@ def verdicts_sha256(cards: Sequence[EnvCard]) -> str:
     return content_hash(without_timings([card.to_dict() for card in cards]))
 
 
+class _Metered:
+    """Passes batches through to a sandbox, adding up the runs and the CPU time they report."""
+
+    def __init__(self, inner: Sandbox) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.workers = workers_of(inner)
+        self.runs = 0
+        self.cpu_s = 0.0
+
+    def run_batch(self, jobs: Sequence[Job]) -> list[JobResult]:
+        results = self.inner.run_batch(jobs)
+        self.runs += len(results)
+        self.cpu_s += sum(result.cpu_s for result in results)
+        return results
+
+    def close(self) -> None:
+        """The wrapped sandbox belongs to the caller."""
+
+
 def measure_pool(
     envs: Sequence[EnvSpec],
     sandbox: Sandbox,
@@ -61,14 +87,20 @@ def measure_pool(
         [Job(s, "", WARMUP_LIMITS) for env in envs for s in env.solutions if s.language == "cpp"]
     )
     warmup = time.perf_counter() - start
+    metered = _Metered(sandbox)
     start = time.perf_counter()
-    cards = validate_pool(envs, sandbox, plugins, trials=trials, workers=workers)
+    cards = validate_pool(envs, metered, plugins, trials=trials, workers=workers)
     seconds = time.perf_counter() - start
+    cores = min(metered.workers, len(usable_cpus()) or os.cpu_count() or 1)
     return {
         "backend": sandbox.name,
-        "sandbox_workers": workers_of(sandbox),
+        "sandbox_workers": metered.workers,
         "seconds": seconds,
         "seconds_per_env": seconds / max(len(envs), 1),
+        "runs": metered.runs,
+        "programs_cpu_s": metered.cpu_s,
+        "floor_s_per_env": metered.cpu_s / cores / max(len(envs), 1),
+        "other_ms_per_run": 1000 * (seconds * cores - metered.cpu_s) / max(metered.runs, 1),
         "warmup_s": warmup,
         "passed": sum(card.ok for card in cards),
         "verdicts_sha256": verdicts_sha256(cards),

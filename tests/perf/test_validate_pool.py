@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import attrs
+import pytest
 
 from scaler.model import ENVIRONMENTS
 from scaler.perf.validate_pool import verdicts_sha256
@@ -46,6 +47,12 @@ def test_two_backends_in_one_run_reach_the_same_verdicts(tmp_path: Path) -> None
     for side in (report, report["compare"]):
         assert side["seconds"] > 0 and side["warmup_s"] >= 0
         assert side["seconds_per_env"] == side["seconds"] / 2
+        # Two envs of 3 trials: at least a generator and a solution per trial of each.
+        assert side["runs"] >= 2 * 3 * 2 and side["programs_cpu_s"] > 0
+        cores = side["programs_cpu_s"] / side["floor_s_per_env"] / 2
+        assert cores == pytest.approx(round(cores)) and 1 <= round(cores) <= side["sandbox_workers"]
+        beyond = side["seconds"] * round(cores) - side["programs_cpu_s"]
+        assert side["other_ms_per_run"] == pytest.approx(1000 * beyond / side["runs"])
         assert len(side["verdicts_sha256"]) == 64
     assert report["ratio"] == report["compare"]["seconds"] / report["seconds"]
     assert report["same_verdicts"] is True
