@@ -283,6 +283,8 @@ _exit = os._exit
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.prctl.argtypes = [ctypes.c_int, *[ctypes.c_ulong] * 4]
 _libc.unshare.argtypes = [ctypes.c_int]
+_libc.inotify_init1.argtypes = [ctypes.c_int]
+_libc.inotify_add_watch.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1360,6 +1362,7 @@ class WarmChild:
     ) -> None:
         self.pid = pid
         self.pidfd = os.pidfd_open(pid)
+        self.children = HeldFile(_children_file(pid))
         self.language = language
         self.stdin, self.out, self.err, self.go, self.done = stdin, out, err, go, done
         self.runs = 0
@@ -1383,18 +1386,21 @@ class WarmChild:
         for fd in (self.pidfd, self.stdin, self.out, self.err, self.go, self.done):
             with suppress(OSError):
                 os.close(fd)
+        self.children.close()
         self.pidfd = self.stdin = self.out = self.err = self.go = self.done = -1
 
 
 class Warm:
     """The warm children of one runner, by (program, limits), least recently used first."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, fences: Fences) -> None:
         self.cfg = cfg
+        self.fences = fences
         self.children: dict[tuple[str, str, Limits], WarmChild] = {}
         #: Modules runs of a program imported: the next child for it imports them ahead.
         self.learned: dict[str, set[str]] = {}
-        self.pids_baseline = _read_int(cfg.pids_current)
+        self.pids_baseline = fences.pids.integer()
+        self.own_children = HeldFile(_children_file(os.getpid()))
 
     def pids(self) -> set[int]:
         return {child.pid for child in self.children.values()}
@@ -1473,43 +1479,38 @@ class Warm:
             return
         self.drop(child)
         _sweep(self.cfg.uid, keep=self.pids())
-        self.pids_baseline = _read_int(self.cfg.pids_current, self.pids_baseline)
+        self.pids_baseline = self.fences.pids.integer(self.pids_baseline)
         if self.pids_baseline is not None:
             self.pids_baseline -= len(self.children)
 
     def _leftovers(self, child: WarmChild) -> bool:
         if self.cfg.pids_current is not None and self.pids_baseline is not None:
-            count = _read_int(self.cfg.pids_current)
+            count = self.fences.pids.integer()
             expected = self.pids_baseline + len(self.children)
             if count is not None and count < expected:
                 self.pids_baseline = count - len(self.children)
             return count is None or count > expected
-        mine = _children_of(os.getpid())
+        mine = _pids_in(self.own_children)
         if mine is None or not mine <= self.pids():
             return True
         if child.alive:
-            theirs = _children_of(child.pid)
+            theirs = _pids_in(child.children)
             return theirs is None or bool(theirs)
         return False
 
 
-def _read_int(path: str | None, default: int | None = None) -> int | None:
-    if path is None:
-        return default
-    try:
-        with open(path, "rb") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return default
+def _children_file(pid: int) -> str:
+    """Where the kernel lists the children of pid's main thread (the runner and its children
+    are single-threaded when idle)."""
+    return f"/proc/{pid}/task/{pid}/children"
 
 
-def _children_of(pid: int) -> set[int] | None:
-    """The children of pid's main thread (the runner and its children are single-threaded
-    when idle), or None when the kernel does not say."""
+def _pids_in(held: HeldFile) -> set[int] | None:
+    """The pids a children file lists, or None when the kernel does not say."""
+    text = held.read()
     try:
-        with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:
-            return {int(p) for p in f.read().split()}
-    except (OSError, ValueError):
+        return None if text is None else {int(p) for p in text.split()}
+    except ValueError:
         return None
 
 
@@ -1733,7 +1734,7 @@ def handle_batch(
     each run as it ends. A run after which the runner's surroundings must be replaced
     (``retire``) ends the batch: the runs after it are answered ``skipped``, for the host to
     send to a fresh runner."""
-    oom_kills = _oom_kills(cfg.oom_events)
+    oom_kills = warm.fences.oom_kills()
     for index, steps in enumerate(batch.runs):
         results: list[dict[str, Any]] = []
         retire = None
@@ -1749,8 +1750,7 @@ def handle_batch(
             except Exception as exc:
                 answer = _error(None, f"sandbox error: {exc!r}")
             del answer["id"]
-            oom_kills = _after_job(answer, oom_kills, cfg)
-            _fresh_run_dir(cfg)
+            oom_kills = warm.fences.after_job(answer, oom_kills)
             retire = answer.pop("retire", None) or retire
             results.append(answer)
             if answer["status"] != "ok" or retire:
@@ -1828,19 +1828,48 @@ def _take_protocol_streams() -> tuple[BinaryIO, BinaryIO]:
     return requests, replies
 
 
-def _oom_kills(path: str | None) -> int | None:
+def _oom_count(text: bytes | None) -> int | None:
     """The ``oom_kill`` count of a cgroup file (v1 memory.oom_control, v2 memory.events)."""
-    if path is None:
-        return None
-    try:
-        with open(path, "rb") as f:
-            for line in f:
-                key, _, value = line.partition(b" ")
-                if key == b"oom_kill":
-                    return int(value)
-    except (OSError, ValueError):
-        pass
+    for line in (text or b"").splitlines():
+        key, _, value = line.partition(b" ")
+        if key == b"oom_kill":
+            try:
+                return int(value)
+            except ValueError:
+                return None
     return None
+
+
+class HeldFile:
+    """A kernel file (/proc, a cgroup's) opened once and read again from its start at each look,
+    which costs a read where open, read and close cost a path walk and a file each time. Reads
+    as None where it cannot be opened or read, as a missing file does."""
+
+    def __init__(self, path: str | None) -> None:
+        self.fd: int | None = None
+        if path is not None:
+            with suppress(OSError):
+                self.fd = os.open(path, os.O_RDONLY)
+
+    def read(self) -> bytes | None:
+        if self.fd is None:
+            return None
+        try:
+            return os.pread(self.fd, READ_CHUNK, 0)
+        except OSError:
+            return None
+
+    def integer(self, default: int | None = None) -> int | None:
+        """The number the file starts with (pids.current)."""
+        try:
+            return int((self.read() or b"").split()[0])
+        except (ValueError, IndexError):
+            return default
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
 def _remove(path: str) -> None:
@@ -1881,39 +1910,117 @@ SYSV_IPC = ("/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem")
 MQUEUE_DIR = "/dev/mqueue"
 
 
-def _ipc_left() -> str:
-    """What IPC objects exist (none: ""): SysV shared memory, message queues or semaphores, and
-    POSIX message queues where their filesystem is mounted."""
-    left = []
-    for path in SYSV_IPC:
-        with suppress(OSError), open(path, "rb") as f:
-            if len(f.read().splitlines()) > 1:  # a header line, then one per object
-                left.append("SysV " + os.path.basename(path))
-    with suppress(OSError):
-        if os.listdir(MQUEUE_DIR):
-            left.append("POSIX message queues")
-    return ", ".join(left)
+#: inotify (linux/inotify.h): what a watch on a dir reports. Entries created, removed, moved
+#: in or out, written or changed (mode, owner, times), the dir itself changed, removed or moved
+#: away, and, always, the kernel's queue overflowing: any of them sends the runner to look.
+IN_MODIFY, IN_ATTRIB, IN_MOVED_FROM, IN_MOVED_TO = 0x2, 0x4, 0x40, 0x80
+IN_CREATE, IN_DELETE, IN_DELETE_SELF, IN_MOVE_SELF = 0x100, 0x200, 0x400, 0x800
+IN_ONLYDIR, IN_DONT_FOLLOW = 0x01000000, 0x02000000
+WATCH_MASK = (IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE | IN_DELETE) | (
+    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW
+)
 
 
-def _after_job(answer: dict[str, Any], oom_kills: int | None, cfg: Config) -> int | None:
-    """Marks a job the kernel's OOM killer hit as "memory", and scrubs; either, or IPC objects
-    left behind, asks the host to retire the runner's surroundings (the container), which may
-    no longer be clean. Returns the OOM count now: the next run of a batch starts from it."""
-    now = _oom_kills(cfg.oom_events)
-    if oom_kills is not None and now is not None and now > oom_kills:
-        answer["status"] = "memory"
-        answer["stderr"] = (
-            answer.get("stderr", "") + "\n[killed by the kernel: the sandbox's memory limit]"
-        ).lstrip("\n")
-        answer["retire"] = "the kernel's OOM killer ran"
-    if cfg.scrub:
+class Fences:
+    """What the runner checks after every job, kept open between jobs: the cgroup's OOM and
+    task counts and the IPC namespace's SysV objects are files read again from their start,
+    and the dirs a job can write (the run dir, the work dir, the --scrub dirs, the POSIX
+    message queues) are watched through inotify. After a job that changed none of those dirs,
+    one read that finds no event stands in for listing each of them, emptying the run dir and
+    restoring the work dir; after any event, or where inotify is missing, every dir is looked
+    at as before and the watches are set again. Jobs never see these fds: a job child and a
+    warm child close every fd they do not need."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.oom = HeldFile(cfg.oom_events)
+        self.pids = HeldFile(cfg.pids_current)
+        self.sysv = [HeldFile(path) for path in SYSV_IPC] if cfg.scrub else []
+        watched = [cfg.run_dir]
+        if cfg.scrub:
+            watched += [*cfg.scrub, cfg.work_dir]
+            if os.path.isdir(MQUEUE_DIR):
+                watched.append(MQUEUE_DIR)
+        self.watched = watched
+        self.inotify = _libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        #: Whether every dir is watched since the runner last looked at all of them.
+        self.armed = False
+
+    def oom_kills(self) -> int | None:
+        return _oom_count(self.oom.read())
+
+    def unchanged(self) -> bool:
+        """No watched dir changed since the watches were set (inotify's queue is empty)."""
+        if not self.armed:
+            return False
         try:
-            _scrub(cfg)
-        except Exception as exc:  # a tree too deep for os.walk, a file it could not remove...
-            answer["retire"] = f"could not clean up after the job: {exc!r}"
-        if left := _ipc_left():
-            answer["retire"] = f"the job left {left}, which only a new container removes"
-    return now
+            os.read(self.inotify, READ_CHUNK)
+        except BlockingIOError:
+            return True
+        except OSError:
+            pass
+        self.armed = False  # the rest of the queue is dropped when the watches are set again
+        return False
+
+    def arm(self) -> None:
+        """Watches every dir by its path (a job may have put another in its place), then drops
+        the events of the runner's own clean-up, which came after every process of the job had
+        ended."""
+        if self.inotify < 0:
+            return
+        for path in self.watched:
+            if _libc.inotify_add_watch(self.inotify, os.fsencode(path), WATCH_MASK) < 0:
+                self.armed = False
+                return
+        while True:
+            try:
+                os.read(self.inotify, READ_CHUNK)
+            except BlockingIOError:
+                break
+            except OSError:
+                return
+        self.armed = True
+
+    def ipc_left(self, look_at_queues: bool) -> str:
+        """What IPC objects exist (none: ""): SysV shared memory, message queues or semaphores,
+        and, when asked, POSIX message queues where their filesystem is mounted."""
+        left = []
+        for path, held in zip(SYSV_IPC, self.sysv, strict=True):
+            text = held.read()
+            if text is not None and text.count(b"\n") > 1:  # a header line, then one per object
+                left.append("SysV " + os.path.basename(path))
+        with suppress(OSError):
+            if look_at_queues and os.listdir(MQUEUE_DIR):
+                left.append("POSIX message queues")
+        return ", ".join(left)
+
+    def after_job(self, answer: dict[str, Any], oom_kills: int | None) -> int | None:
+        """Marks a job the kernel's OOM killer hit as "memory", and leaves the run dir empty
+        and the scrubbed dirs clean; either, or IPC objects left behind, asks the host to retire
+        the runner's surroundings (the container), which may no longer be clean. Returns the
+        OOM count now: the next run of a batch starts from it."""
+        now = self.oom_kills()
+        if oom_kills is not None and now is not None and now > oom_kills:
+            answer["status"] = "memory"
+            answer["stderr"] = (
+                answer.get("stderr", "") + "\n[killed by the kernel: the sandbox's memory limit]"
+            ).lstrip("\n")
+            answer["retire"] = "the kernel's OOM killer ran"
+        unchanged = self.unchanged()
+        if self.cfg.scrub:
+            if not unchanged:
+                try:
+                    _scrub(self.cfg)
+                except (
+                    Exception
+                ) as exc:  # a tree too deep for os.walk, a file it could not remove...
+                    answer["retire"] = f"could not clean up after the job: {exc!r}"
+            if left := self.ipc_left(look_at_queues=not unchanged):
+                answer["retire"] = f"the job left {left}, which only a new container removes"
+        if not unchanged:
+            _fresh_run_dir(self.cfg)
+            self.arm()
+        return now
 
 
 def _reply(stream: BinaryIO, message: dict[str, Any]) -> None:
@@ -2013,10 +2120,9 @@ def _serve(lines: _Lines, cfg: Config, warm: Warm, replies: BinaryIO) -> None:
             handle_batch(batch, cfg, warm, partial(_reply, replies))
             continue
         warm.release()  # a single job sweeps everything a job left, warm children too
-        oom_kills = _oom_kills(cfg.oom_events)
+        oom_kills = warm.fences.oom_kills()
         answer = handle(line, cfg)
-        _after_job(answer, oom_kills, cfg)
-        _fresh_run_dir(cfg)  # the job could reach it (../run): the next batch finds it empty
+        warm.fences.after_job(answer, oom_kills)  # the next batch finds the run dir empty
         _reply(replies, answer)
 
 
@@ -2049,7 +2155,7 @@ def main(argv: list[str] | None = None) -> int:
         if cfg.uid is not None:
             _sweep(cfg.uid)  # leftovers of a previous runner that used this uid
         _reply(replies, {"ready": True, "pid": os.getpid(), "protocol": PROTOCOL})
-        warm = Warm(cfg)
+        warm = Warm(cfg, Fences(cfg))
         lines = _Lines(requests.fileno())
         _fresh_run_dir(cfg)
         # A runner that ends (EOF, SIGTERM) reaps its warm children: no zombie of a job uid is

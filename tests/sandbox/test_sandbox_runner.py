@@ -224,6 +224,67 @@ def test_scrub_empties_writable_places_after_each_job(
     assert work.stat().st_mode & 0o777 == 0o711
 
 
+#: What a run of a batch may leave in the places a job can write, by name: each run of
+#: SEES_THEN_LITTERS prints what it finds, then leaves one of these.
+LITTERS = {
+    "nothing": "",
+    "a file in a scrubbed dir": "open(SCRATCH + '/left', 'w').write('x')",
+    "a file in the run dir": "open('left', 'w').write('x')",
+    "a tree in the run dir": "os.makedirs('a/b')\nopen('a/b/c', 'w').write('x')",
+    "a file in the work dir": "open('../left', 'w').write('x')",
+    "a file moved into a scrubbed dir": "open('x', 'w').write('x')\nos.rename('x', SCRATCH + '/x')",
+    "the run dir's mode": "os.chmod('.', 0o777)",
+    "the work dir's mode": "os.chmod('..', 0o777)",
+    "the run dir replaced": "os.rename('../run', '../old')\nos.mkdir('../run', 0o777)",
+}
+SEES_THEN_LITTERS = """
+import os
+SCRATCH = {scratch!r}
+mode = lambda path: oct(os.stat(path).st_mode & 0o777)
+print(os.listdir('.'), sorted(os.listdir('..')), os.listdir(SCRATCH), mode('.'), mode('..'))
+exec({litters!r}[input()])
+"""
+
+
+def test_what_a_batch_run_leaves_is_gone_for_the_next(
+    start_runner: Callable[..., Runner], dirs: tuple[Path, Path, Path]
+) -> None:
+    """The runner looks at the dirs only after a run that changed one (docs/sandbox.md,
+    "Cleanup"): each kind of litter, left between quiet runs, must still be gone for the next."""
+    _, work, scratch = dirs
+    r = start_runner("--scrub", str(scratch))
+    source = SEES_THEN_LITTERS.format(scratch=str(scratch), litters=LITTERS)
+    program = {"language": "python", "hash": Program("python", source).hash, "source": source}
+    order = [name for litter in LITTERS for name in ("nothing", litter, "nothing")]
+    steps = [{"program": 0, "stdin": name + "\n", "limits": Limits().to_dict()} for name in order]
+    r.send(json.dumps({"id": 1, "programs": [program], "runs": [{"steps": [steps[0]]}]}).encode())
+    batch = {"id": 2, "programs": [program], "runs": [{"steps": [step]} for step in steps]}
+    r.send(json.dumps(batch).encode())
+    answers = [r.receive() for _ in steps[1:]]
+    seen = [answer["results"][0]["stdout"] for answer in answers]
+    assert [a["results"][0]["status"] for a in answers] == ["ok"] * (len(steps) - 1), answers
+    assert seen == ["[] ['run'] [] 0o700 0o711\n"] * (len(steps) - 1)
+    assert (list(scratch.iterdir()), sorted(work.iterdir())) == ([], [work / "run"])
+
+
+def test_the_dirs_are_looked_at_only_after_a_change(tmp_path: Path) -> None:
+    work, scratch = tmp_path / "work", tmp_path / "scratch"
+    work.mkdir()
+    scratch.mkdir()
+    cfg = runner.Config(str(tmp_path), str(work), None, None, scrub=(str(scratch),))
+    fences = runner.Fences(cfg)
+    assert not fences.unchanged()  # nothing has been looked at yet
+    fences.after_job({}, None)
+    assert fences.unchanged() and fences.unchanged()
+    (scratch / "left").write_text("x")
+    assert not fences.unchanged()
+    answer: dict[str, Any] = {}
+    fences.after_job(answer, None)
+    assert (answer, list(scratch.iterdir()), fences.unchanged()) == ({}, [], True)
+    (work / "run").chmod(0o777)
+    assert not fences.unchanged()
+
+
 DEEP = """
 import os
 fd = os.open({scratch!r}, os.O_RDONLY)
