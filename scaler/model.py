@@ -7,6 +7,7 @@ would let the hash lie.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any, Literal
@@ -66,9 +67,10 @@ class Program:
     language: Language
     source: str
 
-    @property
+    @functools.cached_property
     def hash(self) -> str:
-        """Names compiled artifacts and caches: equal sources share one compilation."""
+        """Names compiled artifacts and caches: equal sources share one compilation. Kept once
+        made: a validation asks for it about three times per run."""
         return hashlib.sha256(f"{self.language}\0{self.source}".encode()).hexdigest()[:32]
 
     def to_dict(self) -> dict[str, Any]:
