@@ -210,11 +210,7 @@ class DockerSandbox(WorkerPool):
             self._builds = _Builds(self.cache_dir)
             info = client.info()
             cgroup_version = str(info.get("CgroupVersion", "1"))
-            pinned = (
-                _engine_cpus(client.api.base_url, info.get("NCPU"))
-                if pin_cpus and cpus <= 1
-                else []
-            )
+            pinned = _engine_cpus(client.api.base_url, info) if pin_cpus and cpus <= 1 else []
             if transport == "fifo" or (
                 transport == "auto" and _engine_here(client.api.base_url, info)
             ):
@@ -840,11 +836,13 @@ def _runner_command(runner_path: str | None, cgroup_version: str, pids: int = PI
     return ["python3", "-c", BOOTSTRAP, source, *args]
 
 
-def _engine_cpus(base_url: str, engine_cpus: object) -> list[int]:
-    """The CPUs containers may be pinned to: this process's, when the engine is reached over
-    a local unix socket and has them all; none for an engine elsewhere (its CPUs are not this
-    machine's) or one that reports no count."""
-    if base_url != LOCAL_ENGINE or not isinstance(engine_cpus, int):
+def _engine_cpus(base_url: str, info: dict[str, Any]) -> list[int]:
+    """The CPUs containers may be pinned to: this process's, when the engine runs on this
+    machine (:func:`_engine_here`) and has them all; none for an engine elsewhere, whose CPUs
+    are not this machine's (Docker Desktop's VM numbers its own), or one that reports no
+    count."""
+    engine_cpus = info.get("NCPU")
+    if not _engine_here(base_url, info) or not isinstance(engine_cpus, int):
         return []
     cpus = usable_cpus()
     return cpus if cpus and max(cpus) < engine_cpus else []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,10 +61,14 @@ def test_pin_cpus_must_be_true_or_false() -> None:
 
 def test_containers_are_pinned_only_for_an_engine_on_this_kernel() -> None:
     usable = cpus.usable_cpus()
-    assert _engine_cpus(LOCAL_ENGINE, max(usable) + 1) == usable
-    assert _engine_cpus(LOCAL_ENGINE, max(usable)) == []  # the engine lacks one of ours
-    assert _engine_cpus(LOCAL_ENGINE, None) == []
-    assert _engine_cpus("https://10.0.0.7:2376", 64) == []
+    here = {"KernelVersion": os.uname().release, "Name": socket.gethostname()}
+    assert _engine_cpus(LOCAL_ENGINE, {**here, "NCPU": max(usable) + 1}) == usable
+    assert _engine_cpus(LOCAL_ENGINE, {**here, "NCPU": max(usable)}) == []  # lacks one of ours
+    assert _engine_cpus(LOCAL_ENGINE, here) == []
+    assert _engine_cpus("https://10.0.0.7:2376", {**here, "NCPU": 64}) == []
+    # Docker Desktop: a local socket, but a VM's kernel and CPUs.
+    vm = {**here, "KernelVersion": "6.10.14-linuxkit", "NCPU": 64}
+    assert _engine_cpus(LOCAL_ENGINE, vm) == []
 
 
 @pytest.mark.parametrize("language", ["python", "cpp"])
