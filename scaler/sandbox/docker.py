@@ -693,6 +693,9 @@ class FifoStream:
         self.attach: AttachStream | None = attach
         self.out = bytearray()
         self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        #: One poller per (fd, event) waited for, made on first use and again when the attach
+        #: stream ends: a wait is on the hot path of every batch.
+        self._pollers: dict[tuple[int, int], select.poll] = {}
 
     @classmethod
     def connect(cls, directory: str, attach: AttachStream, deadline: float) -> FifoStream:
@@ -743,28 +746,31 @@ class FifoStream:
         return self.attach.stderr_tail() if self.attach is not None else ""
 
     def _receive(self, deadline: float) -> None:
-        self._wait(self.answers, select.POLLIN, deadline)
-        try:
-            chunk = os.read(self.answers, READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            raise _StreamEnded(f"its stream failed: {exc}") from None
-        if not chunk:
-            raise _StreamEnded("its output ended")
-        self.out += chunk
+        """Reads what the answers hold, waiting only when they hold nothing yet. A FIFO also
+        reads empty before its writer has opened it, so an empty read is the end only once
+        poll has told the writer's close (POLLHUP) from that."""
+        waited = False
+        while True:
+            try:
+                chunk = os.read(self.answers, READ_CHUNK)
+            except BlockingIOError:
+                chunk = None
+            except OSError as exc:
+                raise _StreamEnded(f"its stream failed: {exc}") from None
+            if chunk:
+                self.out += chunk
+                return
+            if chunk == b"" and waited:
+                raise _StreamEnded("its output ended")
+            self._wait(self.answers, select.POLLIN, deadline)
+            waited = True
 
     def _wait(self, fd: int, event: int, deadline: float) -> None:
         """Until ``fd`` is ready for ``event``; meanwhile the runner's stderr is read (its
         stream must not fill up and block the runner)."""
         while True:
-            poller = select.poll()
-            poller.register(fd, event)
-            poller.register(self._wake_read, select.POLLIN)
-            if self.attach is not None:
-                poller.register(self.attach.raw.fileno(), select.POLLIN)
             remaining = deadline - time.monotonic()
-            ready = {f for f, _ in poller.poll(max(0.0, remaining) * 1000)}
+            ready = {f for f, _ in self._poller(fd, event).poll(max(0.0, remaining) * 1000)}
             if self._wake_read in ready:
                 raise _StreamEnded("interrupted")
             if fd in ready:
@@ -774,9 +780,20 @@ class FifoStream:
                     self.attach._receive(deadline)
                 except WorkerLost:  # the exec ended: the answers end too, or already have
                     self.attach = None
+                    self._pollers.clear()
                 continue
             if not ready:
                 raise WorkerLost("no answer in time")
+
+    def _poller(self, fd: int, event: int) -> select.poll:
+        poller = self._pollers.get((fd, event))
+        if poller is None:
+            poller = self._pollers[fd, event] = select.poll()
+            poller.register(fd, event)
+            poller.register(self._wake_read, select.POLLIN)
+            if self.attach is not None:
+                poller.register(self.attach.raw.fileno(), select.POLLIN)
+        return poller
 
     def shutdown(self) -> None:
         with contextlib.suppress(OSError):
