@@ -9,6 +9,7 @@ import click
 from scaler.commands.common import (
     backend_option,
     json_option,
+    key_values,
     make_policy,
     open_sandbox,
     parse_integers,
@@ -16,6 +17,7 @@ from scaler.commands.common import (
     policy_option,
     pool_format_option,
     print_json,
+    sandbox_option,
     trials_option,
 )
 from scaler.hookspecs import hookimpl
@@ -74,6 +76,7 @@ def bench() -> None:
     help="Times the backend and the in-process limit are measured in turn; the round with "
     "the median share is reported (the others under `rounds`).",
 )
+@sandbox_option
 def bench_instances(
     backend: str,
     count: int,
@@ -81,6 +84,7 @@ def bench_instances(
     workers: int | None,
     levels: str,
     rounds: int,
+    sandbox_options: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Verified instances per second over the builtin pack, against a spawn-per-call baseline
@@ -96,9 +100,10 @@ def bench_instances(
     from scaler.perf.instances import run_instance_benchmark
 
     plugins = plugins_of_run()
+    options = key_values(sandbox_options, "--sandbox-option")
     report = run_instance_benchmark(
         plugins,
-        lambda name: open_sandbox(name, workers),
+        lambda name: open_sandbox(name, workers, options if name == backend else None),
         backend,
         count,
         baseline_count,
@@ -106,6 +111,7 @@ def bench_instances(
         levels,
         rounds,
     )
+    report["sandbox_options"] = options
     if as_json:
         print_json(report)
     else:
@@ -173,6 +179,7 @@ def bench_curriculum(pool_size: int, window: int, backend: str, as_json: bool) -
 )
 @backend_option
 @click.option("--compare", help="A second backend, measured after the first in this process.")
+@sandbox_option
 @json_option
 def bench_validate(
     pool: Path,
@@ -181,6 +188,7 @@ def bench_validate(
     workers: int,
     backend: str,
     compare: str | None,
+    sandbox_options: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Seconds per environment to validate POOL, as scaler validate does (every check).
@@ -188,12 +196,27 @@ def bench_validate(
     The verdicts are hashed without their timings (verdicts_sha256): a second backend
     (--compare) or a second run must reach the same. The floor (floor_s_per_env) is the CPU
     time the runs report, over the cores the sandbox uses: no backend gets below it.
+
+    \b
+    Examples:
+      scaler bench validate ../shared/data/scaler-official/SCALER-8.json --backend docker
+      scaler bench validate POOL --backend docker --sandbox-option transport=exec --compare docker
     """
     from scaler.perf.validate_pool import run_pool_validation_benchmark
 
+    options = key_values(sandbox_options, "--sandbox-option")
     report = run_pool_validation_benchmark(
-        plugins_of_run(), pool, open_sandbox, backend, compare, fmt, trials, workers
+        plugins_of_run(),
+        pool,
+        lambda name: open_sandbox(name, options=options),
+        backend,
+        compare,
+        fmt,
+        trials,
+        workers,
+        make_compare=open_sandbox,
     )
+    report["sandbox_options"] = options
     if as_json:
         print_json(report)
         return
@@ -234,8 +257,12 @@ def bench_validate(
     show_default=True,
     help="Sandbox workers: with one, the overhead is what a run costs a core.",
 )
+@sandbox_option
 @json_option
-def bench_runs(backend: str, runs: int, batch: int, workers: int, as_json: bool) -> None:
+def bench_runs(
+    backend: str, runs: int, batch: int, workers: int, sandbox_options: tuple[str, ...],
+    as_json: bool,
+) -> None:  # fmt: skip
     """Per-run overhead of a backend on trivial programs (echo a line), Python and C++.
 
     The same programs also run directly, in the same process: Python exec-ed in it, C++ as a
@@ -244,8 +271,12 @@ def bench_runs(backend: str, runs: int, batch: int, workers: int, as_json: bool)
     from scaler.perf.instances import open_bench_sandbox
     from scaler.perf.runs import TRIVIAL, run_runs_benchmark
 
-    with open_bench_sandbox(backend, lambda name: open_sandbox(name, workers), workers) as box:
+    options = key_values(sandbox_options, "--sandbox-option")
+    with open_bench_sandbox(
+        backend, lambda name: open_sandbox(name, workers, options), workers
+    ) as box:
         report = run_runs_benchmark(box, runs, batch)
+    report["sandbox_options"] = options
     if as_json:
         print_json(report)
         return

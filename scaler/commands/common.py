@@ -159,6 +159,19 @@ policy_option = click.option(
 )
 
 
+#: ``--sandbox-option KEY=VALUE`` (repeatable), for the benchmarks: what a config's
+#: [sandbox] table would set, so that an A/B of a backend's settings is one command.
+sandbox_option = click.option(
+    "--sandbox-option",
+    "sandbox_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of the measured backend, JSON where it parses, as in a config's [sandbox] "
+    "table: pin_cpus (true), keep_warm; docker: transport (auto, fifo, exec), memory_mb, "
+    "cpus, jobs_per_container ... (docs/sandbox.md). --compare gets the defaults.",
+)
+
+
 def key_values(pairs: Sequence[str], option: str) -> dict[str, Any]:
     """``KEY=VALUE`` pairs of a repeatable option; values parsed as JSON where they parse."""
     options: dict[str, Any] = {}

@@ -116,9 +116,11 @@ def run_pool_validation_benchmark(
     fmt: str | None = None,
     trials: int = 100,
     workers: int = 4,
+    make_compare: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
-    """``backend`` (made by ``make_sandbox(name)``) on the pool, then ``compare`` if given:
-    its figures under ``compare``, ``ratio`` (its seconds over ours) and ``same_verdicts``."""
+    """``backend`` (made by ``make_sandbox(name)``) on the pool, then ``compare`` if given (made
+    by ``make_compare``, default ``make_sandbox``): its figures under ``compare``, ``ratio``
+    (its seconds over ours) and ``same_verdicts``."""
     envs = pool_envs(plugins, pool, fmt)
     with make_sandbox(backend) as sandbox:
         ours = measure_pool(envs, sandbox, plugins, trials, workers)
@@ -131,7 +133,7 @@ def run_pool_validation_benchmark(
         **ours,
     }
     if compare is not None:
-        with make_sandbox(compare) as sandbox:
+        with (make_compare or make_sandbox)(compare) as sandbox:
             theirs = measure_pool(envs, sandbox, plugins, trials, workers)
         report["compare"] = theirs
         report["ratio"] = theirs["seconds"] / ours["seconds"]

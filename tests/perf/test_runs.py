@@ -42,3 +42,22 @@ def test_batches_give_one_figure_each_and_every_run_must_echo() -> None:
             per_run_seconds(box, Program("python", "print('no')"), 2, 2)
         with pytest.raises(RuntimeError, match="ended with runtime-error"):
             per_run_seconds(box, Program("python", "raise SystemExit(2)"), 2, 2)
+
+
+def test_sandbox_options_reach_the_measured_backend() -> None:
+    script = str(ROOT / "benchmarks" / "runs.py")
+    small = ("--backend", "process", "-n", "4", "--batch", "2")
+    done = subprocess.run(
+        [sys.executable, script, *small, "--sandbox-option", "pin_cpus=false"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout)["sandbox_options"] == {"pin_cpus": False}
+    refused = subprocess.run(
+        [sys.executable, script, *small, "--sandbox-option", "pin_cpus=maybe"],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode != 0
+    assert "pin_cpus" in refused.stderr and "'maybe'" in refused.stderr, refused.stderr
