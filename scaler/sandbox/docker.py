@@ -796,8 +796,14 @@ class FifoStream:
         return poller
 
     def shutdown(self) -> None:
+        """Wakes the waiting thread and ends the exec's stream, as the attach transport's
+        shutdown does: an interrupted runner is not spoken to again, and a process that lives
+        on after a signal holds nothing of its container open."""
         with contextlib.suppress(OSError):
             os.write(self._wake_write, b"x")
+        attach = self.attach
+        if attach is not None:
+            attach.shutdown()
 
     def close(self) -> None:
         for fd in (self.requests, self.answers, self._wake_read, self._wake_write):

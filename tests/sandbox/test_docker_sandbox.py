@@ -434,8 +434,8 @@ from scaler.sandbox.docker import DockerSandbox
 if sys.argv[1] == "previous":
     signal.signal(signal.SIGTERM, lambda *_: (print("previous handler", flush=True), sys.exit(3)))
 box = DockerSandbox(workers=2, cache_dir=sys.argv[2])
-print(box.id, flush=True)
-try:
+try:  # the signal may come while the id is still being printed
+    print(box.id, flush=True)
     time.sleep(600)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
