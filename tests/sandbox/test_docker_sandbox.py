@@ -29,6 +29,7 @@ from scaler.sandbox.docker import (
     OWNER_FILE,
     PROTOCOL_MOUNT,
     DockerSandbox,
+    FifoStream,
     _engine_here,
     create_hardened,
     owner_token,
@@ -181,6 +182,21 @@ def test_either_transport_serves_jobs(transport: str, tmp_path: Path) -> None:
         )
         root = box._fifo_root
     assert root is None or not root.exists()
+
+
+@pytest.mark.docker
+def test_an_interrupted_fifo_worker_lets_go_of_the_exec_stream(tmp_path: Path) -> None:
+    """A process that lives on after a signal (Ctrl-C caught) keeps no stream of the runner's
+    open, under FIFOs as under the attach stream."""
+    with DockerSandbox(
+        workers=1, memory_mb=DOCKER_MEMORY_MB, cache_dir=tmp_path, transport="fifo"
+    ) as box:
+        (worker,) = box._workers
+        assert isinstance(worker.stream, FifoStream) and worker.stream.attach is not None
+        raw = worker.stream.attach.raw
+        worker.interrupt()
+        raw.settimeout(5)
+        assert raw.recv(1) == b""  # ended on our side, not merely quiet
 
 
 def test_the_fifo_directories_of_dead_sandboxes_are_removed(
